@@ -1,0 +1,102 @@
+//! Forgot-password by a one-time code sent to the user's phone (over WhatsApp), as a generic
+//! [`tower::Service`] that any Rust web app mounts in one line.
+//!
+//! The user gives their name and phone number, receives a code, types it in, and sets a new
+//! password. This crate is that whole flow behind four HTTP routes, written against `http` and
+//! `tower` only, over pluggable stores and a pluggable sender:
+//!
+//! - [`ForgotPassword`]: the service (`/request-otp`, `/verify-otp`, `/reset-password`,
+//!   `/bot-status`), configured by a [`Policy`].
+//! - [`UserStore`] and [`OtpStore`]: where users, codes and per-phone limits live, with the
+//!   guarantees every implementation gives (atomic attempts, single-use codes), and the
+//!   [`conformance`] suite (feature `conformance`) that proves them.
+//! - [`Sender`]: delivers the codes; [`ConsoleSender`] prints them for development.
+//!
+//! # Mounting it in axum
+//!
+//! ```
+//! use axum::Router;
+//! use otp_reset::{ConsoleSender, ForgotPassword, MemoryOtpStore, MemoryUserStore, User, UserId};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let users = MemoryUserStore::from_users([User {
+//!     id: UserId("1".into()),
+//!     name: "John Doe".into(),
+//!     phone: "081234567890".parse()?,
+//!     password: "$argon2id$…".into(),
+//! }]);
+//! let forgot_password = ForgotPassword::builder(users, MemoryOtpStore::new(), ConsoleSender).build()?;
+//!
+//! let app: Router = Router::new().nest_service("/api/forgot-password", forgot_password);
+//! # let _ = app;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! A plain hyper or tower app serves the same value: it is a
+//! `Service<http::Request<B>, Response = http::Response<ResponseBody>, Error = Infallible>` for
+//! any body `B`, and expects paths relative to where it is mounted (`/verify-otp`).
+//!
+//! # What it guarantees
+//!
+//! - **Atomic attempts.** A guess is compared, counted and marked in one store step; however
+//!   many guesses race, a code never takes more than [`Policy::max_attempts`] wrong ones.
+//! - **Single use.** However many resets race with one code, one changes the password.
+//! - **Nothing in plain text.** Codes are kept as HMAC-SHA256 digests keyed with a server
+//!   secret and compared in constant time; passwords as argon2id PHC strings, hashed on blocking
+//!   threads under a bound ([`Passwords`]). Neither is ever logged.
+//! - **No account enumeration.** By default ([`UnknownUser::Conceal`]) an unknown name and
+//!   phone get the same answer, status and timing as a known one, and the per-phone limits
+//!   count for both.
+//! - **Answers never wait for WhatsApp.** Messages go through a bounded queue; while the sender
+//!   cannot send, request-otp answers 503 for every phone alike.
+//! - **Limits.** A resend cooldown, a cap per phone per window, and a lockout after consecutive
+//!   failures that a new code does not reset (NIST SP 800-63B).
+//! - **Clear errors.** Every bad input gets a 4xx JSON answer naming what is wrong, in
+//!   Indonesian or English (`Accept-Language`); a failing store gets a 503, never a panic.
+//!
+//! # Generic stores, a `dyn` sender
+//!
+//! The service is generic over its stores, which sit on every request's path, and holds the
+//! sender as `Arc<dyn Sender>`, which a server picks at run time and which works off the request
+//! path. The [`store`] module explains the choice.
+//!
+//! # Stores
+//!
+//! | store | crate | for |
+//! | --- | --- | --- |
+//! | [`MemoryUserStore`], [`MemoryOtpStore`] | this one | tests, development, one process |
+//! | JSON data file | `example-server` | the reference server, one machine |
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod code;
+#[cfg(feature = "conformance")]
+pub mod conformance;
+mod error;
+mod events;
+mod lang;
+mod password;
+mod phone;
+mod policy;
+mod sender;
+mod service;
+pub mod store;
+mod time;
+
+pub use async_trait::async_trait;
+
+pub use code::{CodeHasher, Digest, OtpCode, OtpId, ResetToken, SecretTooShort};
+pub use error::Error;
+pub use events::{Event, EventSink, MessageKind};
+pub use lang::Lang;
+pub use password::{PasswordCheck, PasswordError, Passwords};
+pub use phone::{MaskedPhone, PhoneError, PhoneNumber};
+pub use policy::{OtpRules, Policy, PolicyBuilder, PolicyError, UnknownUser};
+pub use sender::{ConsoleSender, Delivered, Message, SendError, Sender, SenderState};
+pub use service::{ForgotPassword, ForgotPasswordBuilder, ResponseBody};
+pub use store::{
+    MemoryOtpStore, MemoryUserStore, OtpStore, StoreError, User, UserId, UserStore, names_match,
+};
+pub use time::{Clock, ManualClock, SystemClock, Timestamp};

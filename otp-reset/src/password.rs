@@ -1,0 +1,208 @@
+//! Password hashing with argon2id, off the async runtime and bounded.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+use argon2::{Algorithm, Argon2, Params};
+use subtle::ConstantTimeEq;
+use tokio::sync::Semaphore;
+use zeroize::Zeroizing;
+
+/// Hashes and verifies passwords with argon2id at OWASP's parameters (19 MiB, 2 passes, 1 lane).
+///
+/// Each hash takes tens of milliseconds of CPU and 19 MiB of memory, so it runs on tokio's
+/// blocking threads, never on an async worker, and at most a fixed number run at once (by
+/// default one fewer than the CPUs, at least one): a flood of resets queues here instead of
+/// starving every other request. A caller that waits longer than the queue allows gets
+/// [`PasswordError::Busy`].
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), otp_reset::PasswordError> {
+/// use otp_reset::{PasswordCheck, Passwords};
+///
+/// let passwords = Passwords::default();
+/// let phc = passwords.hash("newPass123").await?;
+/// assert!(phc.starts_with("$argon2id$"));
+/// assert_eq!(passwords.verify("newPass123", &phc).await?, PasswordCheck::Match { needs_upgrade: false });
+/// assert_eq!(passwords.verify("wrong", &phc).await?, PasswordCheck::Mismatch);
+/// // A plain-text password from a legacy data file still verifies, and asks to be upgraded.
+/// assert_eq!(passwords.verify("rahasia99", "rahasia99").await?, PasswordCheck::Match { needs_upgrade: true });
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Passwords {
+    permits: Arc<Semaphore>,
+    queue_timeout: Duration,
+}
+
+/// Whether a password matched the stored one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PasswordCheck {
+    /// It matched. `needs_upgrade` says the stored form is plain text or weaker than the current
+    /// parameters, so the caller should store [`Passwords::hash`] of it.
+    Match {
+        /// The stored form should be replaced by a fresh hash.
+        needs_upgrade: bool,
+    },
+    /// It did not match.
+    Mismatch,
+}
+
+/// Why a password could not be hashed or checked.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PasswordError {
+    /// Too many hashes were queued; the caller should answer "busy, try again".
+    #[error("password hashing is saturated; try again")]
+    Busy,
+    /// The stored hash is malformed or of an algorithm this crate does not verify.
+    #[error("stored password hash is not a usable argon2 PHC string: {0}")]
+    UnsupportedHash(String),
+    /// Hashing itself failed (the random salt could not be drawn, or the task died).
+    #[error("password hashing failed: {0}")]
+    Hashing(String),
+}
+
+/// A hash of a random password nobody knows, verified in place of a missing user's so that a
+/// miss costs what a hit costs.
+const DUMMY_PHC: &str = "$argon2id$v=19$m=19456,t=2,p=1$5fWb8QqG2dm1n9d0pVd0Tg$8o3Bd6a3WcG0a7kq3JcX1wWz3b7v7dYkq0b5yq2Q9hA";
+
+impl Default for Passwords {
+    fn default() -> Self {
+        let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+        Self::new(cpus.saturating_sub(1).max(1))
+    }
+}
+
+impl Passwords {
+    /// Hashing with at most `max_concurrent` hashes running at once.
+    pub fn new(max_concurrent: usize) -> Self {
+        Self {
+            permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
+            queue_timeout: Duration::from_secs(10),
+        }
+    }
+
+    /// How long a caller waits for a free slot before [`PasswordError::Busy`] (default 10 s).
+    #[must_use]
+    pub fn with_queue_timeout(mut self, timeout: Duration) -> Self {
+        self.queue_timeout = timeout;
+        self
+    }
+
+    /// The argon2id PHC string of `password`, with a fresh random salt.
+    pub async fn hash(&self, password: &str) -> Result<String, PasswordError> {
+        let password = Zeroizing::new(password.to_owned());
+        self.run_blocking(move || {
+            argon2id()
+                .hash_password(password.as_bytes())
+                .map(|hash| hash.to_string())
+                .map_err(|e| PasswordError::Hashing(e.to_string()))
+        })
+        .await
+    }
+
+    /// Checks `password` against `stored`: an argon2 PHC string, or plain text as the seed
+    /// stored it (anything not starting with `$`), compared in constant time.
+    pub async fn verify(&self, password: &str, stored: &str) -> Result<PasswordCheck, PasswordError> {
+        if !stored.starts_with('$') {
+            let matched: bool = password.as_bytes().ct_eq(stored.as_bytes()).into();
+            return Ok(if matched {
+                PasswordCheck::Match { needs_upgrade: true }
+            } else {
+                PasswordCheck::Mismatch
+            });
+        }
+        let password = Zeroizing::new(password.to_owned());
+        let stored = stored.to_owned();
+        self.run_blocking(move || verify_phc(password.as_bytes(), &stored)).await
+    }
+
+    /// Verifies `password` against a hash nobody knows, discarding the result: what a login or
+    /// lookup does for a user that does not exist, so that the miss takes as long as a hit.
+    pub async fn verify_dummy(&self, password: &str) -> Result<(), PasswordError> {
+        self.verify(password, DUMMY_PHC).await.map(|_| ())
+    }
+
+    async fn run_blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> Result<T, PasswordError> + Send + 'static,
+    ) -> Result<T, PasswordError> {
+        let permit = tokio::time::timeout(self.queue_timeout, self.permits.clone().acquire_owned())
+            .await
+            .map_err(|_| PasswordError::Busy)?
+            .map_err(|_| PasswordError::Busy)?;
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            work()
+        })
+        .await
+        .map_err(|e| PasswordError::Hashing(e.to_string()))?
+    }
+}
+
+fn argon2id() -> Argon2<'static> {
+    Argon2::new(Algorithm::Argon2id, argon2::Version::V0x13, Params::DEFAULT)
+}
+
+fn verify_phc(password: &[u8], stored: &str) -> Result<PasswordCheck, PasswordError> {
+    let parsed = PasswordHash::new(stored).map_err(|e| PasswordError::UnsupportedHash(e.to_string()))?;
+    let params = Params::try_from(&parsed).map_err(|e| PasswordError::UnsupportedHash(e.to_string()))?;
+    let current = Params::DEFAULT;
+    let needs_upgrade = parsed.algorithm.as_str() != "argon2id"
+        || params.m_cost() < current.m_cost()
+        || params.t_cost() < current.t_cost()
+        || params.p_cost() < current.p_cost();
+    match argon2id().verify_password(password, &parsed) {
+        Ok(()) => Ok(PasswordCheck::Match { needs_upgrade }),
+        Err(argon2::password_hash::Error::PasswordInvalid) => Ok(PasswordCheck::Mismatch),
+        Err(e) => Err(PasswordError::UnsupportedHash(e.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_dummy_hash_is_a_valid_hash_at_current_parameters() {
+        let check = verify_phc(b"anything", DUMMY_PHC).unwrap();
+        assert_eq!(check, PasswordCheck::Mismatch);
+    }
+
+    #[tokio::test]
+    async fn hashes_use_owasp_parameters() {
+        let phc = Passwords::default().hash("secret1").await.unwrap();
+        assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
+    }
+
+    #[tokio::test]
+    async fn weaker_hashes_ask_for_an_upgrade() {
+        let weak = Argon2::new(Algorithm::Argon2id, argon2::Version::V0x13, Params::new(8, 1, 1, None).unwrap())
+            .hash_password(b"secret1")
+            .unwrap()
+            .to_string();
+        let check = Passwords::default().verify("secret1", &weak).await.unwrap();
+        assert_eq!(check, PasswordCheck::Match { needs_upgrade: true });
+    }
+
+    #[tokio::test]
+    async fn foreign_hashes_are_reported_not_guessed() {
+        let bcrypt = "$2b$12$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234";
+        let err = Passwords::default().verify("x", bcrypt).await.unwrap_err();
+        assert!(matches!(err, PasswordError::UnsupportedHash(_)));
+    }
+
+    #[tokio::test]
+    async fn a_saturated_hasher_says_busy() {
+        let passwords = Passwords::new(1).with_queue_timeout(Duration::from_millis(1));
+        let held = passwords.permits.clone().acquire_owned().await.unwrap();
+        assert!(matches!(passwords.hash("x").await, Err(PasswordError::Busy)));
+        drop(held);
+        assert!(passwords.hash("x").await.is_ok());
+    }
+}

@@ -1,0 +1,201 @@
+//! Phone numbers, normalised so that every way of typing one number compares equal.
+
+use std::fmt;
+use std::str::FromStr;
+
+use phonenumber::{Type, country};
+
+/// A phone number that can receive messages, normalised to its E.164 form.
+///
+/// Users type numbers every way; parsing with Indonesia as the default region makes them one:
+///
+/// ```
+/// use otp_reset::PhoneNumber;
+///
+/// let local: PhoneNumber = "081234567890".parse()?;
+/// let international: PhoneNumber = "+62 812-3456-7890".parse()?;
+/// let bare: PhoneNumber = "6281234567890".parse()?;
+/// assert_eq!(local, international);
+/// assert_eq!(local, bare);
+/// assert_eq!(local.digits(), "6281234567890");
+/// assert!("12345".parse::<PhoneNumber>().is_err());
+/// # Ok::<(), otp_reset::PhoneError>(())
+/// ```
+///
+/// E.164 numbers have at most 15 digits, so a number is kept as one integer: cheap to copy,
+/// hash and compare.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PhoneNumber(u64);
+
+/// Why a text is not a phone number that can receive a code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PhoneError {
+    /// The text is not a phone number at all, or no such number can exist.
+    #[error("not a valid phone number")]
+    Invalid,
+    /// The number exists but cannot receive messages (a landline, toll-free or premium number).
+    #[error("the number cannot receive messages (not a mobile number)")]
+    NotMobile,
+}
+
+impl PhoneNumber {
+    /// Parses a number as a user typed it, with Indonesia as the region of national numbers.
+    pub fn parse(text: &str) -> Result<Self, PhoneError> {
+        Self::parse_in_region(text, country::Id::ID)
+    }
+
+    /// Parses a number with `region` as the region of national numbers (`08…` style).
+    pub fn parse_in_region(text: &str, region: country::Id) -> Result<Self, PhoneError> {
+        let parsed = phonenumber::parse(Some(region), text).map_err(|_| PhoneError::Invalid)?;
+        if parsed.extension().is_some() || !parsed.is_valid() {
+            return Err(PhoneError::Invalid);
+        }
+        match parsed.number_type(&phonenumber::metadata::DATABASE) {
+            Type::Mobile | Type::FixedLineOrMobile | Type::PersonalNumber | Type::Voip => {}
+            _ => return Err(PhoneError::NotMobile),
+        }
+        let national = parsed.national();
+        let zeros = u32::from(national.zeros());
+        let national_digits = digit_count(national.value()) + zeros;
+        let e164 = u64::from(parsed.code().value())
+            .checked_mul(10u64.pow(national_digits))
+            .and_then(|cc| cc.checked_add(national.value()))
+            .ok_or(PhoneError::Invalid)?;
+        Ok(Self(e164))
+    }
+
+    /// The number from its E.164 digits, as [`PhoneNumber::as_u64`] gave them; for stores that
+    /// keep numbers as integers. Returns `None` for zero or more than 15 digits.
+    pub fn from_u64(e164: u64) -> Option<Self> {
+        (e164 != 0 && digit_count(e164) <= 15).then_some(Self(e164))
+    }
+
+    /// The E.164 digits as one integer (`6281234567890`).
+    pub const fn as_u64(self) -> u64 {
+        self.0
+    }
+
+    /// The E.164 digits without `+` (`6281234567890`): the seed's `phoneNumber` and WhatsApp's
+    /// user id.
+    pub fn digits(self) -> String {
+        self.0.to_string()
+    }
+
+    /// The number with most digits hidden (`+62812*****890`), for logs and audit events.
+    pub fn masked(self) -> MaskedPhone {
+        MaskedPhone(self)
+    }
+}
+
+fn digit_count(mut n: u64) -> u32 {
+    let mut digits = 1;
+    while n >= 10 {
+        n /= 10;
+        digits += 1;
+    }
+    digits
+}
+
+impl FromStr for PhoneNumber {
+    type Err = PhoneError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+impl fmt::Display for PhoneNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "+{}", self.0)
+    }
+}
+
+/// Numbers are personal data: `Debug` shows them masked, so a stray `{:?}` leaks nothing.
+impl fmt::Debug for PhoneNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PhoneNumber({})", self.masked())
+    }
+}
+
+/// A phone number shown with its middle digits hidden: `+62812*****890`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MaskedPhone(PhoneNumber);
+
+impl fmt::Display for MaskedPhone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let digits = self.0.digits();
+        let shown_head = 5.min(digits.len());
+        let shown_tail = 3.min(digits.len() - shown_head);
+        let hidden = digits.len() - shown_head - shown_tail;
+        write!(
+            f,
+            "+{}{}{}",
+            &digits[..shown_head],
+            "*".repeat(hidden),
+            &digits[digits.len() - shown_tail..]
+        )
+    }
+}
+
+impl fmt::Debug for MaskedPhone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn phone(text: &str) -> PhoneNumber {
+        PhoneNumber::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"))
+    }
+
+    #[test]
+    fn every_way_of_typing_an_indonesian_mobile_is_one_number() {
+        let expected = phone("081234567890");
+        for typed in [
+            "+62 812-3456-7890",
+            "6281234567890",
+            "62 812 3456 7890",
+            "0812-3456-7890",
+            "+6281234567890",
+            " 0812 3456 7890 ",
+        ] {
+            assert_eq!(phone(typed), expected, "{typed}");
+        }
+        assert_eq!(expected.digits(), "6281234567890");
+        assert_eq!(expected.to_string(), "+6281234567890");
+    }
+
+    #[test]
+    fn impossible_numbers_are_invalid() {
+        for typed in ["", "abc", "12345", "08123", "+6281", "628123456789012345"] {
+            assert_eq!(PhoneNumber::parse(typed), Err(PhoneError::Invalid), "{typed}");
+        }
+    }
+
+    #[test]
+    fn landlines_cannot_receive_codes() {
+        assert_eq!(PhoneNumber::parse("021 555 1234"), Err(PhoneError::NotMobile));
+    }
+
+    #[test]
+    fn foreign_numbers_in_international_form_are_accepted() {
+        assert_eq!(phone("+1 650 253 0000").digits(), "16502530000");
+    }
+
+    #[test]
+    fn integer_form_round_trips() {
+        let number = phone("081298765432");
+        assert_eq!(PhoneNumber::from_u64(number.as_u64()), Some(number));
+        assert_eq!(PhoneNumber::from_u64(0), None);
+    }
+
+    #[test]
+    fn masking_hides_the_middle_digits() {
+        assert_eq!(phone("081234567890").masked().to_string(), "+62812*****890");
+        assert_eq!(format!("{:?}", phone("081234567890")), "PhoneNumber(+62812*****890)");
+    }
+}

@@ -1,0 +1,189 @@
+//! Delivering messages to phones: the [`Sender`] trait, its states, and the console sender.
+
+mod console;
+pub(crate) mod outbox;
+
+use std::fmt;
+use std::time::Duration;
+
+pub use console::ConsoleSender;
+
+use crate::{Lang, OtpCode, PhoneNumber};
+
+/// Delivers messages to phones (over WhatsApp Web in production).
+///
+/// The service never waits for a delivery: it hands each message to a bounded queue that one
+/// task drains by calling [`Sender::send`], one message at a time. The sender is an
+/// `Arc<dyn Sender>` rather than a type parameter because a server picks it at run time (console
+/// in development, WhatsApp in production) and a send costs a network round trip, beside which a
+/// boxed future is free; `async-trait` makes the async method object-safe.
+///
+/// ```
+/// use otp_reset::{Delivered, Message, PhoneNumber, SendError, Sender, SenderState};
+///
+/// #[derive(Debug)]
+/// struct Sms;
+///
+/// #[otp_reset::async_trait]
+/// impl Sender for Sms {
+///     async fn send(&self, to: &PhoneNumber, message: &Message) -> Result<Delivered, SendError> {
+///         // call the SMS gateway with `to.digits()` and `message.text()` here
+///         Ok(Delivered { message_id: None })
+///     }
+///
+///     fn state(&self) -> SenderState {
+///         SenderState::Ready
+///     }
+/// }
+/// ```
+#[async_trait::async_trait]
+pub trait Sender: Send + Sync + fmt::Debug + 'static {
+    /// Delivers `message` to `to`, returning once the messaging service accepted it.
+    ///
+    /// An implementation must not deliver one call's message twice (no retry after the
+    /// message may have been created), and must return within its own timeout.
+    async fn send(&self, to: &PhoneNumber, message: &Message) -> Result<Delivered, SendError>;
+
+    /// The sender's current state, as `bot-status` reports it.
+    fn state(&self) -> SenderState;
+
+    /// Whether a send now could succeed. While it is `false` the service refuses new codes
+    /// with 503 (unless the development switch exposes codes).
+    fn can_send(&self) -> bool {
+        self.state().can_send()
+    }
+}
+
+/// A delivered message.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Delivered {
+    /// The messaging service's id for the message, when it gives one.
+    pub message_id: Option<String>,
+}
+
+/// Why a message was not delivered.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SendError {
+    /// The sender is not logged in or not connected.
+    #[error("sender not ready ({0})")]
+    NotReady(SenderState),
+    /// The number has no account on the messaging service.
+    #[error("the number is not registered on the messaging service")]
+    NotRegistered,
+    /// The sender's queue of pending messages is full.
+    #[error("the sender's queue is full")]
+    QueueFull,
+    /// The messaging service did not confirm the message in time.
+    #[error("the message was not confirmed within {0:?}")]
+    Timeout(Duration),
+    /// Any other failure, with its cause.
+    #[error("send failed: {0}")]
+    Failed(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// What a sender is doing: the seed's bot states and the ones real life adds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SenderState {
+    /// Not started.
+    Uninitialized,
+    /// Starting (launching the browser, loading the page).
+    Initializing,
+    /// Showing a QR code that the operator has to scan.
+    WaitingForQr,
+    /// The QR code was scanned; pairing is under way.
+    Authenticating,
+    /// Paired; loading chats.
+    Authenticated,
+    /// Can send.
+    Ready,
+    /// The connection dropped.
+    Disconnected,
+    /// The phone logged this session out; a new QR scan is needed.
+    LoggedOut,
+    /// Another session took over the account.
+    Conflict,
+    /// Reconnecting after a failure.
+    Reconnecting {
+        /// Which attempt this is, from 1.
+        attempt: u32,
+    },
+    /// Gave up, with the reason (such as an incompatible messaging web app version).
+    Failed {
+        /// What went wrong, for the operator.
+        reason: String,
+    },
+}
+
+impl SenderState {
+    /// The state's name as `bot-status` reports it (`READY`, `WAITING_FOR_QR`, …).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Uninitialized => "UNINITIALIZED",
+            Self::Initializing => "INITIALIZING",
+            Self::WaitingForQr => "WAITING_FOR_QR",
+            Self::Authenticating => "AUTHENTICATING",
+            Self::Authenticated => "AUTHENTICATED",
+            Self::Ready => "READY",
+            Self::Disconnected => "DISCONNECTED",
+            Self::LoggedOut => "LOGGED_OUT",
+            Self::Conflict => "CONFLICT",
+            Self::Reconnecting { .. } => "RECONNECTING",
+            Self::Failed { .. } => "FAILED",
+        }
+    }
+
+    /// Whether a sender in this state can send.
+    pub fn can_send(&self) -> bool {
+        matches!(self, Self::Ready)
+    }
+}
+
+impl fmt::Display for SenderState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Reconnecting { attempt } => write!(f, "RECONNECTING (attempt {attempt})"),
+            Self::Failed { reason } => write!(f, "FAILED ({reason})"),
+            other => f.write_str(other.as_str()),
+        }
+    }
+}
+
+/// A message for a user's phone.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum Message {
+    /// A one-time code.
+    Code {
+        /// The code (redacted in `Debug`).
+        code: OtpCode,
+        /// How long it stays valid.
+        ttl: Duration,
+        /// The language of the request that asked for it.
+        lang: Lang,
+    },
+    /// The password of the account on this phone was just changed.
+    PasswordChanged {
+        /// The language of the request that changed it.
+        lang: Lang,
+    },
+}
+
+impl Message {
+    /// The text to deliver, in the message's language. A sender may render its own template
+    /// instead (from the same fields).
+    ///
+    /// ```
+    /// use otp_reset::{Lang, Message};
+    ///
+    /// let text = Message::PasswordChanged { lang: Lang::En }.text();
+    /// assert!(text.contains("If this was not you"));
+    /// ```
+    pub fn text(&self) -> String {
+        match self {
+            Self::Code { code, ttl, lang } => crate::lang::code_message(*lang, code.expose(), *ttl),
+            Self::PasswordChanged { lang } => crate::lang::password_changed_message(*lang),
+        }
+    }
+}

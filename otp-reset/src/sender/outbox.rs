@@ -1,0 +1,79 @@
+//! The bounded queue between the request path and the sender.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use super::{Message, Sender};
+use crate::PhoneNumber;
+use crate::events::{Event, Events, MessageKind};
+
+/// The longest the drain task waits on one send, whatever the sender's own timeouts, so that one
+/// stuck send cannot stop every later message.
+const SEND_DEADLINE: Duration = Duration::from_secs(120);
+
+/// A message waiting for the sender.
+#[derive(Debug)]
+pub(crate) struct Envelope {
+    pub(crate) to: PhoneNumber,
+    pub(crate) message: Message,
+}
+
+/// The sending half of the queue; one task drains it into the [`Sender`].
+#[derive(Clone, Debug)]
+pub(crate) struct Outbox {
+    queue: mpsc::Sender<Envelope>,
+}
+
+/// The queue was full: the sender cannot keep up.
+#[derive(Debug)]
+pub(crate) struct OutboxFull;
+
+impl Outbox {
+    /// Starts the drain task on the current tokio runtime. It ends when every [`Outbox`] clone
+    /// is dropped and the queue is empty.
+    pub(crate) fn start(sender: Arc<dyn Sender>, events: Events, capacity: usize) -> Self {
+        let (queue, mut pending) = mpsc::channel::<Envelope>(capacity.max(1));
+        tokio::spawn(async move {
+            while let Some(envelope) = pending.recv().await {
+                deliver(&*sender, &events, envelope).await;
+            }
+        });
+        Self { queue }
+    }
+
+    /// A place in the queue, held before any state changes so that a full queue refuses the
+    /// request instead of leaving a code nobody will receive.
+    pub(crate) fn reserve(&self) -> Result<mpsc::Permit<'_, Envelope>, OutboxFull> {
+        self.queue.try_reserve().map_err(|_| OutboxFull)
+    }
+
+    /// Queues a message if there is room, reporting a full queue as a failed send.
+    pub(crate) fn offer(&self, envelope: Envelope, events: &Events) {
+        if let Err(mpsc::error::TrySendError::Full(envelope) | mpsc::error::TrySendError::Closed(envelope)) =
+            self.queue.try_send(envelope)
+        {
+            events.emit(Event::SendFailed {
+                phone: envelope.to.masked(),
+                kind: MessageKind::of(&envelope.message),
+                error: "outbox full".into(),
+            });
+        }
+    }
+}
+
+async fn deliver(sender: &dyn Sender, events: &Events, envelope: Envelope) {
+    let phone = envelope.to.masked();
+    let kind = MessageKind::of(&envelope.message);
+    let result = tokio::time::timeout(SEND_DEADLINE, sender.send(&envelope.to, &envelope.message)).await;
+    match result {
+        Ok(Ok(delivered)) => events.emit(Event::Sent { phone, kind, message_id: delivered.message_id }),
+        Ok(Err(error)) => events.emit(Event::SendFailed { phone, kind, error: error.to_string() }),
+        Err(_) => events.emit(Event::SendFailed {
+            phone,
+            kind,
+            error: format!("no answer from the sender within {SEND_DEADLINE:?}"),
+        }),
+    }
+}

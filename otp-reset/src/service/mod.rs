@@ -1,0 +1,255 @@
+//! The flow as a `tower::Service`: routing, and what the routes share.
+
+mod body;
+mod builder;
+mod reply;
+mod request_otp;
+mod reset_password;
+mod verify_otp;
+
+use std::convert::Infallible;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::{Method, Request, Response, StatusCode};
+use http_body::Body;
+
+pub use builder::ForgotPasswordBuilder;
+pub use reply::ResponseBody;
+
+use self::body::Fields;
+use self::reply::{ApiError, Reply};
+use crate::events::{Event, Events};
+use crate::lang::{Lang, Msg};
+use crate::sender::outbox::Outbox;
+use crate::{Clock, CodeHasher, OtpStore, Passwords, PhoneNumber, Policy, Sender, StoreError, UserStore};
+
+/// The forgot-password flow as a `tower::Service<http::Request<B>>`, generic over its stores.
+///
+/// It answers four routes, relative to where it is mounted:
+///
+/// | route | body | success answer |
+/// | --- | --- | --- |
+/// | `POST /request-otp` | `{nama, noHp}` | `{success, message, phoneNumber}` |
+/// | `POST /verify-otp` | `{noHp, otp}` | `{success, message, data: {otpId, resetToken}}` |
+/// | `POST /reset-password` | `{noHp, otp or resetToken, newPassword, confirmPassword}` | `{success, message}` |
+/// | `GET /bot-status` | | `{success, message, status, ready}` |
+///
+/// Every answer is JSON with `success` and `message` (Indonesian, or English for
+/// `Accept-Language: en`); failures add a machine-readable `error` code, and refusals that end
+/// with time a `retryAfter` (seconds) and a `Retry-After` header. Cloning is cheap: clones
+/// share one state.
+///
+/// Built with [`ForgotPassword::builder`]; see the [crate docs](crate) for mounting it.
+pub struct ForgotPassword<U, O> {
+    inner: Arc<Inner<U, O>>,
+}
+
+pub(crate) struct Inner<U, O> {
+    users: U,
+    otps: O,
+    sender: Arc<dyn Sender>,
+    outbox: Outbox,
+    policy: Policy,
+    codes: CodeHasher,
+    passwords: Passwords,
+    events: Events,
+    clock: Arc<dyn Clock>,
+    max_body_bytes: usize,
+}
+
+impl<U, O> Clone for ForgotPassword<U, O> {
+    fn clone(&self) -> Self {
+        Self { inner: Arc::clone(&self.inner) }
+    }
+}
+
+impl<U, O> fmt::Debug for ForgotPassword<U, O> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ForgotPassword")
+            .field("policy", &self.inner.policy)
+            .field("sender", &self.inner.sender)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<U: UserStore, O: OtpStore> ForgotPassword<U, O> {
+    /// Starts building a service over these stores and this sender.
+    pub fn builder(users: U, otps: O, sender: impl Sender) -> ForgotPasswordBuilder<U, O> {
+        ForgotPasswordBuilder::new(users, otps, Arc::new(sender))
+    }
+
+    /// The user store, for an app's own routes (such as a login).
+    pub fn users(&self) -> &U {
+        &self.inner.users
+    }
+
+    /// The OTP store.
+    pub fn otps(&self) -> &O {
+        &self.inner.otps
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> &Policy {
+        &self.inner.policy
+    }
+
+    /// The password hasher the service uses, for an app's login to share its bound.
+    pub fn passwords(&self) -> &Passwords {
+        &self.inner.passwords
+    }
+
+    /// The sender the service delivers through.
+    pub fn sender(&self) -> &Arc<dyn Sender> {
+        &self.inner.sender
+    }
+
+    /// Deletes expired codes now; the service also does this in the background (see
+    /// [`ForgotPasswordBuilder::with_purge_interval`]).
+    pub async fn purge_expired(&self) -> Result<usize, StoreError> {
+        let inner = &self.inner;
+        inner.otps.purge_expired(inner.clock.now(), inner.policy.otp_rules()).await
+    }
+}
+
+impl<U, O, B> tower::Service<Request<B>> for ForgotPassword<U, O>
+where
+    U: UserStore,
+    O: OtpStore,
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Response = Response<ResponseBody>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let inner = Arc::clone(&self.inner);
+        Box::pin(async move {
+            let lang = Lang::from_headers(request.headers());
+            let response = match inner.route(request, lang).await {
+                Ok(reply) => reply.into_response(lang),
+                Err(error) => error.into_response(lang),
+            };
+            Ok(response)
+        })
+    }
+}
+
+/// The service's routes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Route {
+    RequestOtp,
+    VerifyOtp,
+    ResetPassword,
+    BotStatus,
+}
+
+impl Route {
+    fn from_path(path: &str) -> Option<Self> {
+        match path.strip_suffix('/').unwrap_or(path) {
+            "/request-otp" => Some(Self::RequestOtp),
+            "/verify-otp" => Some(Self::VerifyOtp),
+            "/reset-password" => Some(Self::ResetPassword),
+            "/bot-status" => Some(Self::BotStatus),
+            _ => None,
+        }
+    }
+
+    fn method(self) -> Method {
+        match self {
+            Self::BotStatus => Method::GET,
+            _ => Method::POST,
+        }
+    }
+}
+
+impl<U: UserStore, O: OtpStore> Inner<U, O> {
+    async fn route<B>(&self, request: Request<B>, lang: Lang) -> Result<Reply, ApiError>
+    where
+        B: Body,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let route = Route::from_path(request.uri().path()).ok_or_else(ApiError::not_found)?;
+        if request.method() != route.method() {
+            return Err(ApiError::method_not_allowed(route.method()));
+        }
+        if route == Route::BotStatus {
+            return Ok(self.bot_status());
+        }
+        let fields = Fields::read(request, self.max_body_bytes).await?;
+        match route {
+            Route::RequestOtp => self.request_otp(&fields, lang).await,
+            Route::VerifyOtp => self.verify_otp(&fields).await,
+            Route::ResetPassword => self.reset_password(&fields, lang).await,
+            Route::BotStatus => Ok(self.bot_status()),
+        }
+    }
+
+    fn bot_status(&self) -> Reply {
+        let state = self.sender.state();
+        let ready = self.sender.can_send();
+        let reply = Reply::ok(Msg::BotStatus { ready })
+            .with("status", state.as_str())
+            .with("ready", ready);
+        match state {
+            crate::SenderState::Reconnecting { attempt } => reply.with("attempt", attempt),
+            crate::SenderState::Failed { reason } => reply.with("reason", reason),
+            _ => reply,
+        }
+    }
+
+    /// The phone number field, normalised.
+    fn phone(&self, fields: &Fields) -> Result<PhoneNumber, ApiError> {
+        let typed = fields.required("noHp", Msg::PhoneRequired, 32)?;
+        PhoneNumber::parse(typed).map_err(ApiError::phone)
+    }
+
+    /// The code field, which must have the policy's number of digits (a typo is not a guess).
+    fn code<'f>(&self, fields: &'f Fields) -> Result<&'f str, ApiError> {
+        let code = fields.required("otp", Msg::OtpRequired, 32)?;
+        let digits = self.policy.code_length();
+        if code.len() != usize::from(digits) || !code.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ApiError::bad_request("invalid_otp_format", Msg::OtpFormat(digits)));
+        }
+        Ok(code)
+    }
+
+    /// Reports a wrong code (or reset proof) and answers it.
+    fn wrong_guess(&self, phone: &PhoneNumber, attempts_left: u32, consecutive_failures: u32) -> ApiError {
+        let masked = phone.masked();
+        self.events.emit(Event::VerifyFailed { phone: masked, attempts_left, consecutive_failures });
+        if let Some(lockout) = self.policy.otp_rules().lockout_after(consecutive_failures) {
+            self.events.emit(Event::Locked { phone: masked, consecutive_failures, lockout });
+        }
+        if attempts_left == 0 {
+            Self::attempts_exhausted()
+        } else {
+            ApiError::bad_request("wrong_otp", Msg::WrongCode(attempts_left)).with("attemptsLeft", attempts_left)
+        }
+    }
+
+    fn attempts_exhausted() -> ApiError {
+        ApiError::bad_request("otp_attempts_exhausted", Msg::AttemptsExhausted).with("attemptsLeft", 0)
+    }
+
+    fn expired() -> ApiError {
+        ApiError::bad_request("otp_expired", Msg::Expired)
+    }
+
+    fn no_code() -> ApiError {
+        ApiError::bad_request("otp_not_found", Msg::NoCode)
+    }
+
+    fn user_not_found() -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "user_not_found", Msg::UserNotFound)
+    }
+}

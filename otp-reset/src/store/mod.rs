@@ -1,0 +1,329 @@
+//! What the service needs from storage: users, and codes with their per-phone limits.
+//!
+//! # Generic, not `dyn`
+//!
+//! The service is generic over its stores ([`UserStore`], [`OtpStore`]) because they sit on every
+//! request's path: a generic call is inlined and allocates nothing, where a `dyn` call through
+//! `async-trait` boxes a future per call. The traits use `impl Future + Send` in their methods,
+//! which makes them not object-safe; a server that picks its store at run time (from a setting)
+//! wraps its candidates in an enum that implements the trait by delegating, which keeps the
+//! static dispatch. The [`Sender`](crate::Sender) is the opposite case: it is chosen at run time,
+//! works off the request path and costs a network round trip, so it is an `Arc<dyn Sender>`.
+//!
+//! # What every store must guarantee
+//!
+//! Each method's doc states its contract. In short: every [`OtpStore`] method is one atomic
+//! step per phone (no interleaving of two calls on the same phone can be observed), and
+//! [`OtpStore::consume`] succeeds at most once per issued code. The
+//! [conformance suite](crate::conformance) checks these under concurrency; every store runs it.
+
+mod ledger;
+mod memory;
+
+use std::future::Future;
+use std::time::Duration;
+
+pub use ledger::PhoneLedger;
+pub use memory::{MemoryOtpStore, MemoryUserStore};
+
+use crate::{Digest, OtpId, OtpRules, PhoneNumber, Timestamp};
+
+/// A store failed: it could not be reached, timed out, or found its data corrupt.
+///
+/// The service answers these with 503 and never shows their text to the client.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The backend could not be reached or did not answer in time.
+    #[error("store unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The backend answered with data the store cannot read.
+    #[error("store data corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// The opaque key of a user in its store.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct UserId(pub String);
+
+impl std::fmt::Display for UserId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A user as a [`UserStore`] returns it.
+#[derive(Clone)]
+pub struct User {
+    /// The store's key for the user.
+    pub id: UserId,
+    /// The name as registered (the seed's `nama`).
+    pub name: String,
+    /// The normalised phone number (the seed's `noHp`).
+    pub phone: PhoneNumber,
+    /// The stored password: an argon2 PHC string, or plain text from a legacy data file (see
+    /// [`Passwords::verify`](crate::Passwords::verify)).
+    pub password: String,
+}
+
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("phone", &self.phone)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whether a name a user typed matches the registered one: letters compared without case, and
+/// spaces around and between words ignored, so "john  doe " matches "John Doe".
+///
+/// ```
+/// assert!(otp_reset::names_match("John Doe", " john  DOE"));
+/// assert!(!otp_reset::names_match("John Doe", "John"));
+/// ```
+pub fn names_match(registered: &str, typed: &str) -> bool {
+    let fold = |word: &str| word.chars().flat_map(char::to_lowercase).collect::<String>();
+    let mut registered = registered.split_whitespace();
+    let mut typed = typed.split_whitespace();
+    loop {
+        match (registered.next(), typed.next()) {
+            (None, None) => return true,
+            (Some(a), Some(b)) if fold(a) == fold(b) => {}
+            _ => return false,
+        }
+    }
+}
+
+/// Where users live.
+///
+/// One phone number belongs to at most one user; when a legacy store holds several, the store
+/// decides which one it returns, always the same one.
+pub trait UserStore: Send + Sync + 'static {
+    /// The user with this phone number, if any.
+    fn find_by_phone(
+        &self,
+        phone: &PhoneNumber,
+    ) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
+
+    /// The user with this phone number whose registered name matches `name` under
+    /// [`names_match`]; `None` when there is no user with the number or the names differ.
+    fn find_by_name_and_phone(
+        &self,
+        name: &str,
+        phone: &PhoneNumber,
+    ) -> impl Future<Output = Result<Option<User>, StoreError>> + Send {
+        async move {
+            Ok(self
+                .find_by_phone(phone)
+                .await?
+                .filter(|user| names_match(&user.name, name)))
+        }
+    }
+
+    /// Replaces the user's stored password with `phc`, an argon2 PHC string.
+    ///
+    /// Returns `false` when no user has this id. Once it returns `Ok(true)` the new password is
+    /// durable as far as the store can make it (a file store has synced it), and a later
+    /// [`UserStore::find_by_phone`] returns it.
+    fn set_password_hash(
+        &self,
+        id: &UserId,
+        phc: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// A code issued to one phone, as a store keeps it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CodeRecord {
+    /// The id returned as `data.otpId`.
+    pub otp_id: OtpId,
+    /// The keyed digest of the code.
+    pub digest: Digest,
+    /// When it was issued.
+    pub issued_at: Timestamp,
+    /// When it stops being accepted.
+    pub expires_at: Timestamp,
+    /// Wrong guesses so far.
+    pub attempts: u32,
+    /// Whether the right code has been given.
+    pub verified: bool,
+    /// The digest of the reset token handed out at verification, if any.
+    pub reset_token: Option<Digest>,
+    /// Whether the code was sent to a user (`false` for the stand-in kept for a pair that
+    /// matches no user, so that the limits and answers are the same).
+    pub deliverable: bool,
+}
+
+/// A code to issue, as the service hands it to [`OtpStore::issue`].
+#[derive(Clone, Copy, Debug)]
+pub struct NewCode {
+    /// Its id.
+    pub otp_id: OtpId,
+    /// The keyed digest of the code.
+    pub digest: Digest,
+    /// `false` for the stand-in for a pair that matches no user: it counts against the limits
+    /// like a real code, but never replaces a live deliverable code.
+    pub deliverable: bool,
+}
+
+/// What [`OtpStore::issue`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IssueOutcome {
+    /// The code is now the phone's only active code.
+    Issued,
+    /// The phone may not have a new code yet.
+    Refused(Refusal),
+}
+
+/// Why a phone may not have a new code yet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The previous code was issued less than the resend cooldown ago.
+    Cooldown {
+        /// Until the cooldown ends.
+        retry_after: Duration,
+    },
+    /// The phone received its quota of codes within the send window.
+    SendCap {
+        /// Until the oldest send in the window leaves it.
+        retry_after: Duration,
+    },
+    /// Too many consecutive failed guesses on this phone.
+    LockedOut {
+        /// Until the lockout ends.
+        retry_after: Duration,
+    },
+}
+
+impl Refusal {
+    /// How long the phone has to wait.
+    pub fn retry_after(self) -> Duration {
+        match self {
+            Self::Cooldown { retry_after }
+            | Self::SendCap { retry_after }
+            | Self::LockedOut { retry_after } => retry_after,
+        }
+    }
+}
+
+/// What [`OtpStore::verify`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VerifyOutcome {
+    /// The code was right; it is now verified and carries the new reset token.
+    Verified {
+        /// The code's id.
+        otp_id: OtpId,
+    },
+    /// The code was wrong; the attempt was counted.
+    Mismatch {
+        /// Wrong guesses the code still survives (0: it is used up).
+        attempts_left: u32,
+        /// Consecutive failures on this phone across codes, this one included.
+        consecutive_failures: u32,
+    },
+    /// The code's attempts were already used up; nothing was counted.
+    AttemptsExhausted,
+    /// The code expired; nothing was counted.
+    Expired,
+    /// The phone has no code.
+    NoCode,
+}
+
+/// What proves the right to reset: the code itself or the token its verification returned.
+#[derive(Clone, Copy, Debug)]
+pub enum Proof {
+    /// The digest of the code (the seed's `otp` field).
+    Code(Digest),
+    /// The digest of the reset token.
+    ResetToken(Digest),
+}
+
+/// What [`OtpStore::consume`] found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConsumeOutcome {
+    /// The code was verified and the proof right: it is removed and returned. Only one call per
+    /// issued code ever gets this.
+    Consumed(CodeRecord),
+    /// The proof was wrong; the attempt was counted like a wrong guess.
+    Mismatch {
+        /// Wrong guesses the code still survives.
+        attempts_left: u32,
+        /// Consecutive failures on this phone across codes.
+        consecutive_failures: u32,
+    },
+    /// The proof was right but the code was never verified.
+    NotVerified,
+    /// The code's attempts are used up.
+    AttemptsExhausted,
+    /// The code expired.
+    Expired,
+    /// The phone has no code (never issued, already consumed, or purged).
+    NoCode,
+}
+
+/// Where codes and the per-phone limits live.
+///
+/// Every method is **atomic per phone**: whatever runs concurrently on the same phone, the
+/// result is as if the calls ran one after the other. Times come from the caller (`now`), never
+/// from the store's own clock. [`PhoneLedger`] is the reference semantics; an in-process store
+/// can keep one per phone behind a lock and be done.
+pub trait OtpStore: Send + Sync + 'static {
+    /// Issues `code` for `phone`, unless the phone is locked out, has had
+    /// [`OtpRules::max_sends_per_window`] codes within the window, or got a code less than
+    /// [`OtpRules::resend_cooldown`] ago. An issued code replaces the previous one (whose
+    /// attempts and verification are gone with it) and counts as one send; a code that is not
+    /// [`deliverable`](NewCode::deliverable) counts as a send but leaves a live deliverable
+    /// code in place. Failures on the phone are not reset by a new code.
+    fn issue(
+        &self,
+        phone: &PhoneNumber,
+        code: NewCode,
+        now: Timestamp,
+        rules: &OtpRules,
+    ) -> impl Future<Output = Result<IssueOutcome, StoreError>> + Send;
+
+    /// Records one verification attempt in one step: compares `candidate` with the phone's
+    /// code in constant time; if right, marks it verified, attaches `reset_token` and resets the
+    /// phone's consecutive failures; if wrong, counts the attempt on the code and the failure on
+    /// the phone. An expired or used-up code is reported without counting. However many
+    /// attempts race, no more than [`OtpRules::max_attempts`] wrong ones are ever counted on a
+    /// code and a code is never verified after they are.
+    fn verify(
+        &self,
+        phone: &PhoneNumber,
+        candidate: &Digest,
+        reset_token: &Digest,
+        now: Timestamp,
+        rules: &OtpRules,
+    ) -> impl Future<Output = Result<VerifyOutcome, StoreError>> + Send;
+
+    /// Removes and returns the phone's code if it is verified, unexpired and `proof` matches
+    /// it; exactly one of any number of racing calls succeeds. A wrong proof counts as a wrong
+    /// guess, as in [`OtpStore::verify`].
+    fn consume(
+        &self,
+        phone: &PhoneNumber,
+        proof: Proof,
+        now: Timestamp,
+        rules: &OtpRules,
+    ) -> impl Future<Output = Result<ConsumeOutcome, StoreError>> + Send;
+
+    /// Puts back a code [`OtpStore::consume`] returned, when the reset that consumed it failed
+    /// afterwards, so the user can try again. Does nothing (returns `false`) if the phone has a
+    /// live code meanwhile or `record` has expired.
+    fn restore(
+        &self,
+        phone: &PhoneNumber,
+        record: CodeRecord,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Deletes every code expired at `now`, and the per-phone counters that no longer limit
+    /// anything; returns how many codes it deleted. Never deletes a live code.
+    fn purge_expired(
+        &self,
+        now: Timestamp,
+        rules: &OtpRules,
+    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
+}
