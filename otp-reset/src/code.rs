@@ -123,7 +123,10 @@ pub struct CodeHasher(Hmac<Sha256>);
 
 /// A server secret too short to key the code digests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("the server secret has {len} bytes; at least {} are needed", CodeHasher::MIN_SECRET_BYTES)]
+#[error(
+    "the server secret has {len} bytes; at least {} are needed",
+    CodeHasher::MIN_SECRET_BYTES
+)]
 pub struct SecretTooShort {
     len: usize,
 }
@@ -249,15 +252,30 @@ mod tests {
         let phone = PhoneNumber::parse("081234567890").unwrap();
         let a = CodeHasher::new(&[1; 32]).unwrap();
         let b = CodeHasher::new(&[2; 32]).unwrap();
-        assert_eq!(a.code_digest(&phone, "123456"), a.code_digest(&phone, "123456"));
-        assert_ne!(a.code_digest(&phone, "123456"), b.code_digest(&phone, "123456"));
-        assert_ne!(a.code_digest(&phone, "123456"), a.token_digest(&phone, "123456"));
-        assert_ne!(a.code_digest(&phone, "123456"), a.code_digest(&phone, "123457"));
+        assert_eq!(
+            a.code_digest(&phone, "123456"),
+            a.code_digest(&phone, "123456")
+        );
+        assert_ne!(
+            a.code_digest(&phone, "123456"),
+            b.code_digest(&phone, "123456")
+        );
+        assert_ne!(
+            a.code_digest(&phone, "123456"),
+            a.token_digest(&phone, "123456")
+        );
+        assert_ne!(
+            a.code_digest(&phone, "123456"),
+            a.code_digest(&phone, "123457")
+        );
     }
 
     #[test]
     fn short_secrets_are_refused() {
-        assert_eq!(CodeHasher::new(&[0; 31]).unwrap_err(), SecretTooShort { len: 31 });
+        assert_eq!(
+            CodeHasher::new(&[0; 31]).unwrap_err(),
+            SecretTooShort { len: 31 }
+        );
     }
 
     #[test]

@@ -117,21 +117,42 @@ impl Event {
 impl fmt::Display for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::CodeRequested { phone, otp_id, known_user } => {
-                write!(f, "code {otp_id} issued for {phone} (known user: {known_user})")
+            Self::CodeRequested {
+                phone,
+                otp_id,
+                known_user,
+            } => {
+                write!(
+                    f,
+                    "code {otp_id} issued for {phone} (known user: {known_user})"
+                )
             }
-            Self::CodeRefused { phone, refusal } => write!(f, "code refused for {phone}: {refusal:?}"),
-            Self::Sent { phone, kind, message_id } => {
+            Self::CodeRefused { phone, refusal } => {
+                write!(f, "code refused for {phone}: {refusal:?}")
+            }
+            Self::Sent {
+                phone,
+                kind,
+                message_id,
+            } => {
                 write!(f, "{kind:?} message sent to {phone} (id {message_id:?})")
             }
             Self::SendFailed { phone, kind, error } => {
                 write!(f, "{kind:?} message to {phone} failed: {error}")
             }
-            Self::VerifyFailed { phone, attempts_left, consecutive_failures } => write!(
+            Self::VerifyFailed {
+                phone,
+                attempts_left,
+                consecutive_failures,
+            } => write!(
                 f,
                 "wrong code for {phone}: {attempts_left} attempts left, {consecutive_failures} failures in a row"
             ),
-            Self::Locked { phone, consecutive_failures, lockout } => write!(
+            Self::Locked {
+                phone,
+                consecutive_failures,
+                lockout,
+            } => write!(
                 f,
                 "{phone} locked out for {lockout:?} after {consecutive_failures} failures in a row"
             ),
@@ -182,7 +203,9 @@ pub(crate) struct Events {
 
 impl fmt::Debug for Events {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Events").field("sink", &self.sink.is_some()).finish()
+        f.debug_struct("Events")
+            .field("sink", &self.sink.is_some())
+            .finish()
     }
 }
 

@@ -136,7 +136,9 @@ impl Msg {
             Msg::NewPasswordRequired => "Password baru harus diisi".into(),
             Msg::ConfirmPasswordRequired => "Konfirmasi password harus diisi".into(),
             Msg::NotText(field) => format!("{field} harus berupa teks"),
-            Msg::TooLong(field, max) => format!("{field} terlalu panjang (maksimal {max} karakter)"),
+            Msg::TooLong(field, max) => {
+                format!("{field} terlalu panjang (maksimal {max} karakter)")
+            }
             Msg::PhoneInvalid => "Nomor HP tidak valid. Contoh: 081234567890".into(),
             Msg::PhoneNotMobile => "Nomor HP harus nomor seluler yang terhubung ke WhatsApp".into(),
             Msg::OtpFormat(digits) => format!("OTP harus {digits} digit angka"),
@@ -155,7 +157,8 @@ impl Msg {
                 whole_minutes(wait)
             ),
             Msg::SenderUnavailable => {
-                "Layanan WhatsApp sedang tidak tersedia. Silakan coba lagi beberapa saat lagi.".into()
+                "Layanan WhatsApp sedang tidak tersedia. Silakan coba lagi beberapa saat lagi."
+                    .into()
             }
             Msg::Busy => "Server sedang sibuk. Silakan coba lagi sebentar lagi.".into(),
             Msg::ServerTrouble => "Terjadi gangguan pada server. Silakan coba lagi nanti.".into(),
@@ -206,7 +209,9 @@ impl Msg {
                 "Too many wrong OTP attempts. Try again in {} minutes.",
                 whole_minutes(wait)
             ),
-            Msg::SenderUnavailable => "The WhatsApp service is unavailable. Please try again shortly.".into(),
+            Msg::SenderUnavailable => {
+                "The WhatsApp service is unavailable. Please try again shortly.".into()
+            }
             Msg::Busy => "The server is busy. Please try again shortly.".into(),
             Msg::ServerTrouble => "The server is having trouble. Please try again later.".into(),
             Msg::Verified => "OTP verified".into(),
@@ -216,7 +221,9 @@ impl Msg {
             Msg::NoCode => "No OTP found. Please request a new OTP.".into(),
             Msg::NotVerified => "The OTP has not been verified".into(),
             Msg::PasswordMismatch => "The password and its confirmation differ".into(),
-            Msg::PasswordTooShort(min) => format!("The password must have at least {min} characters"),
+            Msg::PasswordTooShort(min) => {
+                format!("The password must have at least {min} characters")
+            }
             Msg::PasswordTooLong(max) => format!("The password must have at most {max} characters"),
             Msg::PasswordReset => "Password updated, please login".into(),
             Msg::BotStatus { ready: true } => "WhatsApp bot is ready".into(),

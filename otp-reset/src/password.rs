@@ -108,18 +108,25 @@ impl Passwords {
 
     /// Checks `password` against `stored`: an argon2 PHC string, or plain text as the seed
     /// stored it (anything not starting with `$`), compared in constant time.
-    pub async fn verify(&self, password: &str, stored: &str) -> Result<PasswordCheck, PasswordError> {
+    pub async fn verify(
+        &self,
+        password: &str,
+        stored: &str,
+    ) -> Result<PasswordCheck, PasswordError> {
         if !stored.starts_with('$') {
             let matched: bool = password.as_bytes().ct_eq(stored.as_bytes()).into();
             return Ok(if matched {
-                PasswordCheck::Match { needs_upgrade: true }
+                PasswordCheck::Match {
+                    needs_upgrade: true,
+                }
             } else {
                 PasswordCheck::Mismatch
             });
         }
         let password = Zeroizing::new(password.to_owned());
         let stored = stored.to_owned();
-        self.run_blocking(move || verify_phc(password.as_bytes(), &stored)).await
+        self.run_blocking(move || verify_phc(password.as_bytes(), &stored))
+            .await
     }
 
     /// Verifies `password` against a hash nobody knows, discarding the result: what a login or
@@ -150,8 +157,10 @@ fn argon2id() -> Argon2<'static> {
 }
 
 fn verify_phc(password: &[u8], stored: &str) -> Result<PasswordCheck, PasswordError> {
-    let parsed = PasswordHash::new(stored).map_err(|e| PasswordError::UnsupportedHash(e.to_string()))?;
-    let params = Params::try_from(&parsed).map_err(|e| PasswordError::UnsupportedHash(e.to_string()))?;
+    let parsed =
+        PasswordHash::new(stored).map_err(|e| PasswordError::UnsupportedHash(e.to_string()))?;
+    let params =
+        Params::try_from(&parsed).map_err(|e| PasswordError::UnsupportedHash(e.to_string()))?;
     let current = Params::DEFAULT;
     let needs_upgrade = parsed.algorithm.as_str() != "argon2id"
         || params.m_cost() < current.m_cost()
@@ -182,12 +191,21 @@ mod tests {
 
     #[tokio::test]
     async fn weaker_hashes_ask_for_an_upgrade() {
-        let weak = Argon2::new(Algorithm::Argon2id, argon2::Version::V0x13, Params::new(8, 1, 1, None).unwrap())
-            .hash_password(b"secret1")
-            .unwrap()
-            .to_string();
+        let weak = Argon2::new(
+            Algorithm::Argon2id,
+            argon2::Version::V0x13,
+            Params::new(8, 1, 1, None).unwrap(),
+        )
+        .hash_password(b"secret1")
+        .unwrap()
+        .to_string();
         let check = Passwords::default().verify("secret1", &weak).await.unwrap();
-        assert_eq!(check, PasswordCheck::Match { needs_upgrade: true });
+        assert_eq!(
+            check,
+            PasswordCheck::Match {
+                needs_upgrade: true
+            }
+        );
     }
 
     #[tokio::test]
@@ -201,7 +219,10 @@ mod tests {
     async fn a_saturated_hasher_says_busy() {
         let passwords = Passwords::new(1).with_queue_timeout(Duration::from_millis(1));
         let held = passwords.permits.clone().acquire_owned().await.unwrap();
-        assert!(matches!(passwords.hash("x").await, Err(PasswordError::Busy)));
+        assert!(matches!(
+            passwords.hash("x").await,
+            Err(PasswordError::Busy)
+        ));
         drop(held);
         assert!(passwords.hash("x").await.is_ok());
     }

@@ -172,13 +172,20 @@ mod tests {
     #[test]
     fn impossible_numbers_are_invalid() {
         for typed in ["", "abc", "12345", "08123", "+6281", "628123456789012345"] {
-            assert_eq!(PhoneNumber::parse(typed), Err(PhoneError::Invalid), "{typed}");
+            assert_eq!(
+                PhoneNumber::parse(typed),
+                Err(PhoneError::Invalid),
+                "{typed}"
+            );
         }
     }
 
     #[test]
     fn landlines_cannot_receive_codes() {
-        assert_eq!(PhoneNumber::parse("021 555 1234"), Err(PhoneError::NotMobile));
+        assert_eq!(
+            PhoneNumber::parse("021 555 1234"),
+            Err(PhoneError::NotMobile)
+        );
     }
 
     #[test]
@@ -196,6 +203,9 @@ mod tests {
     #[test]
     fn masking_hides_the_middle_digits() {
         assert_eq!(phone("081234567890").masked().to_string(), "+62812*****890");
-        assert_eq!(format!("{:?}", phone("081234567890")), "PhoneNumber(+62812*****890)");
+        assert_eq!(
+            format!("{:?}", phone("081234567890")),
+            "PhoneNumber(+62812*****890)"
+        );
     }
 }

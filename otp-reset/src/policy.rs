@@ -253,15 +253,31 @@ impl PolicyBuilder {
         let r = &p.rules;
         let minute = Duration::from_secs(60);
         let day = Duration::from_secs(24 * 60 * 60);
-        check("code_length", (4..=10).contains(&p.code_length), "from 4 to 10 digits")?;
-        check("code_ttl", (minute..=day).contains(&r.code_ttl), "from 1 minute to 24 hours")?;
-        check("max_attempts", (1..=10).contains(&r.max_attempts), "from 1 to 10")?;
+        check(
+            "code_length",
+            (4..=10).contains(&p.code_length),
+            "from 4 to 10 digits",
+        )?;
+        check(
+            "code_ttl",
+            (minute..=day).contains(&r.code_ttl),
+            "from 1 minute to 24 hours",
+        )?;
+        check(
+            "max_attempts",
+            (1..=10).contains(&r.max_attempts),
+            "from 1 to 10",
+        )?;
         check(
             "resend_cooldown",
             r.resend_cooldown <= r.code_ttl,
             "at most the code's lifetime",
         )?;
-        check("max_sends_per_window", r.max_sends_per_window >= 1, "at least 1")?;
+        check(
+            "max_sends_per_window",
+            r.max_sends_per_window >= 1,
+            "at least 1",
+        )?;
         check(
             "send_window",
             (Duration::from_secs(1)..=day * 7).contains(&r.send_window),
@@ -273,7 +289,11 @@ impl PolicyBuilder {
             !r.lockout_base.is_zero() && r.lockout_base <= r.lockout_max,
             "base above zero and not above the maximum",
         )?;
-        check("min_password_chars", p.min_password_chars >= 1, "at least 1")?;
+        check(
+            "min_password_chars",
+            p.min_password_chars >= 1,
+            "at least 1",
+        )?;
         check(
             "max_password_chars",
             (p.min_password_chars..=4096).contains(&p.max_password_chars),
@@ -349,8 +369,14 @@ mod tests {
                 Policy::builder().with_lockout(10, Duration::from_secs(9), Duration::from_secs(2)),
                 "lockout_max",
             ),
-            (Policy::builder().with_password_length(0, 10), "min_password_chars"),
-            (Policy::builder().with_password_length(8, 7), "max_password_chars"),
+            (
+                Policy::builder().with_password_length(0, 10),
+                "min_password_chars",
+            ),
+            (
+                Policy::builder().with_password_length(8, 7),
+                "max_password_chars",
+            ),
         ];
         for (builder, setting) in cases {
             let err = builder.build().expect_err(setting);

@@ -51,8 +51,9 @@ impl Outbox {
 
     /// Queues a message if there is room, reporting a full queue as a failed send.
     pub(crate) fn offer(&self, envelope: Envelope, events: &Events) {
-        if let Err(mpsc::error::TrySendError::Full(envelope) | mpsc::error::TrySendError::Closed(envelope)) =
-            self.queue.try_send(envelope)
+        if let Err(
+            mpsc::error::TrySendError::Full(envelope) | mpsc::error::TrySendError::Closed(envelope),
+        ) = self.queue.try_send(envelope)
         {
             events.emit(Event::SendFailed {
                 phone: envelope.to.masked(),
@@ -66,10 +67,19 @@ impl Outbox {
 async fn deliver(sender: &dyn Sender, events: &Events, envelope: Envelope) {
     let phone = envelope.to.masked();
     let kind = MessageKind::of(&envelope.message);
-    let result = tokio::time::timeout(SEND_DEADLINE, sender.send(&envelope.to, &envelope.message)).await;
+    let result =
+        tokio::time::timeout(SEND_DEADLINE, sender.send(&envelope.to, &envelope.message)).await;
     match result {
-        Ok(Ok(delivered)) => events.emit(Event::Sent { phone, kind, message_id: delivered.message_id }),
-        Ok(Err(error)) => events.emit(Event::SendFailed { phone, kind, error: error.to_string() }),
+        Ok(Ok(delivered)) => events.emit(Event::Sent {
+            phone,
+            kind,
+            message_id: delivered.message_id,
+        }),
+        Ok(Err(error)) => events.emit(Event::SendFailed {
+            phone,
+            kind,
+            error: error.to_string(),
+        }),
         Err(_) => events.emit(Event::SendFailed {
             phone,
             kind,

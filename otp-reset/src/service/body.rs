@@ -28,7 +28,13 @@ impl Fields {
                 Msg::UnsupportedMediaType,
             ));
         }
-        let too_large = || ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", Msg::PayloadTooLarge(max_bytes));
+        let too_large = || {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                Msg::PayloadTooLarge(max_bytes),
+            )
+        };
         let declared = request
             .headers()
             .get(header::CONTENT_LENGTH)
@@ -40,7 +46,12 @@ impl Fields {
         let bytes: Bytes = match Limited::new(request.into_body(), max_bytes).collect().await {
             Ok(collected) => collected.to_bytes(),
             Err(error) if error.is::<LengthLimitError>() => return Err(too_large()),
-            Err(_) => return Err(ApiError::bad_request("body_unreadable", Msg::BodyUnreadable)),
+            Err(_) => {
+                return Err(ApiError::bad_request(
+                    "body_unreadable",
+                    Msg::BodyUnreadable,
+                ));
+            }
         };
         match serde_json::from_slice::<Value>(&bytes) {
             Ok(Value::Object(map)) => Ok(Self(map)),
@@ -49,25 +60,39 @@ impl Fields {
     }
 
     /// A text field that must be present and not blank, trimmed.
-    pub(crate) fn required(&self, name: &'static str, missing: Msg, max_chars: usize) -> Result<&str, ApiError> {
+    pub(crate) fn required(
+        &self,
+        name: &'static str,
+        missing: Msg,
+        max_chars: usize,
+    ) -> Result<&str, ApiError> {
         self.optional(name, max_chars)?
             .ok_or_else(|| ApiError::bad_request(missing_code(name), missing))
     }
 
     /// A text field that may be absent, null or blank (all read as absent), trimmed.
-    pub(crate) fn optional(&self, name: &'static str, max_chars: usize) -> Result<Option<&str>, ApiError> {
+    pub(crate) fn optional(
+        &self,
+        name: &'static str,
+        max_chars: usize,
+    ) -> Result<Option<&str>, ApiError> {
         let text = match self.0.get(name) {
             None | Some(Value::Null) => return Ok(None),
             Some(Value::String(text)) => text.trim(),
             Some(_) => {
-                return Err(ApiError::bad_request("invalid_type", Msg::NotText(name)).with("field", name));
+                return Err(
+                    ApiError::bad_request("invalid_type", Msg::NotText(name)).with("field", name)
+                );
             }
         };
         if text.is_empty() {
             return Ok(None);
         }
         if text.chars().count() > max_chars {
-            return Err(ApiError::bad_request("too_long", Msg::TooLong(name, max_chars)).with("field", name));
+            return Err(
+                ApiError::bad_request("too_long", Msg::TooLong(name, max_chars))
+                    .with("field", name),
+            );
         }
         Ok(Some(text))
     }
@@ -79,7 +104,9 @@ impl Fields {
             None | Some(Value::Null) | Some(Value::String(_)) => {
                 Err(ApiError::bad_request(missing_code(name), missing))
             }
-            Some(_) => Err(ApiError::bad_request("invalid_type", Msg::NotText(name)).with("field", name)),
+            Some(_) => {
+                Err(ApiError::bad_request("invalid_type", Msg::NotText(name)).with("field", name))
+            }
         }
     }
 }
@@ -96,12 +123,16 @@ fn missing_code(field: &str) -> &'static str {
 }
 
 fn is_json(headers: &HeaderMap) -> bool {
-    let Some(value) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
         return false;
     };
     let essence = value.split(';').next().unwrap_or("").trim();
     essence.eq_ignore_ascii_case("application/json")
-        || essence
-            .rsplit_once('+')
-            .is_some_and(|(kind, suffix)| kind.to_ascii_lowercase().starts_with("application/") && suffix.eq_ignore_ascii_case("json"))
+        || essence.rsplit_once('+').is_some_and(|(kind, suffix)| {
+            kind.to_ascii_lowercase().starts_with("application/")
+                && suffix.eq_ignore_ascii_case("json")
+        })
 }

@@ -10,7 +10,8 @@ use super::{ForgotPassword, Inner};
 use crate::events::Events;
 use crate::sender::outbox::Outbox;
 use crate::{
-    Clock, CodeHasher, Error, EventSink, OtpStore, Passwords, Policy, Sender, SystemClock, UserStore,
+    Clock, CodeHasher, Error, EventSink, OtpStore, Passwords, Policy, Sender, SystemClock,
+    UserStore,
 };
 
 /// Builds a [`ForgotPassword`] service; start with [`ForgotPassword::builder`].
@@ -124,7 +125,11 @@ impl<U: UserStore, O: OtpStore> ForgotPasswordBuilder<U, O> {
             None => CodeHasher::random(),
         };
         let events = Events::new(self.events);
-        let outbox = Outbox::start(Arc::clone(&self.sender), events.clone(), self.outbox_capacity);
+        let outbox = Outbox::start(
+            Arc::clone(&self.sender),
+            events.clone(),
+            self.outbox_capacity,
+        );
         let inner = Arc::new(Inner {
             users: self.users,
             otps: self.otps,
@@ -145,17 +150,26 @@ impl<U: UserStore, O: OtpStore> ForgotPasswordBuilder<U, O> {
 }
 
 /// Purges expired codes every `interval` for as long as the service lives.
-async fn purge_periodically<U: UserStore, O: OtpStore>(inner: Weak<Inner<U, O>>, interval: Duration) {
+async fn purge_periodically<U: UserStore, O: OtpStore>(
+    inner: Weak<Inner<U, O>>,
+    interval: Duration,
+) {
     let mut ticks = tokio::time::interval(interval.max(Duration::from_secs(1)));
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ticks.tick().await;
     loop {
         ticks.tick().await;
         let Some(inner) = inner.upgrade() else { return };
-        match inner.otps.purge_expired(inner.clock.now(), inner.policy.otp_rules()).await {
+        match inner
+            .otps
+            .purge_expired(inner.clock.now(), inner.policy.otp_rules())
+            .await
+        {
             Ok(0) => {}
             Ok(purged) => tracing::debug!(target: "otp_reset", purged, "purged expired codes"),
-            Err(error) => tracing::warn!(target: "otp_reset", %error, "purging expired codes failed"),
+            Err(error) => {
+                tracing::warn!(target: "otp_reset", %error, "purging expired codes failed")
+            }
         }
     }
 }

@@ -25,7 +25,9 @@ use self::reply::{ApiError, Reply};
 use crate::events::{Event, Events};
 use crate::lang::{Lang, Msg};
 use crate::sender::outbox::Outbox;
-use crate::{Clock, CodeHasher, OtpStore, Passwords, PhoneNumber, Policy, Sender, StoreError, UserStore};
+use crate::{
+    Clock, CodeHasher, OtpStore, Passwords, PhoneNumber, Policy, Sender, StoreError, UserStore,
+};
 
 /// The forgot-password flow as a `tower::Service<http::Request<B>>`, generic over its stores.
 ///
@@ -63,7 +65,9 @@ pub(crate) struct Inner<U, O> {
 
 impl<U, O> Clone for ForgotPassword<U, O> {
     fn clone(&self) -> Self {
-        Self { inner: Arc::clone(&self.inner) }
+        Self {
+            inner: Arc::clone(&self.inner),
+        }
     }
 }
 
@@ -111,7 +115,10 @@ impl<U: UserStore, O: OtpStore> ForgotPassword<U, O> {
     /// [`ForgotPasswordBuilder::with_purge_interval`]).
     pub async fn purge_expired(&self) -> Result<usize, StoreError> {
         let inner = &self.inner;
-        inner.otps.purge_expired(inner.clock.now(), inner.policy.otp_rules()).await
+        inner
+            .otps
+            .purge_expired(inner.clock.now(), inner.policy.otp_rules())
+            .await
     }
 }
 
@@ -218,27 +225,45 @@ impl<U: UserStore, O: OtpStore> Inner<U, O> {
         let code = fields.required("otp", Msg::OtpRequired, 32)?;
         let digits = self.policy.code_length();
         if code.len() != usize::from(digits) || !code.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(ApiError::bad_request("invalid_otp_format", Msg::OtpFormat(digits)));
+            return Err(ApiError::bad_request(
+                "invalid_otp_format",
+                Msg::OtpFormat(digits),
+            ));
         }
         Ok(code)
     }
 
     /// Reports a wrong code (or reset proof) and answers it.
-    fn wrong_guess(&self, phone: &PhoneNumber, attempts_left: u32, consecutive_failures: u32) -> ApiError {
+    fn wrong_guess(
+        &self,
+        phone: &PhoneNumber,
+        attempts_left: u32,
+        consecutive_failures: u32,
+    ) -> ApiError {
         let masked = phone.masked();
-        self.events.emit(Event::VerifyFailed { phone: masked, attempts_left, consecutive_failures });
+        self.events.emit(Event::VerifyFailed {
+            phone: masked,
+            attempts_left,
+            consecutive_failures,
+        });
         if let Some(lockout) = self.policy.otp_rules().lockout_after(consecutive_failures) {
-            self.events.emit(Event::Locked { phone: masked, consecutive_failures, lockout });
+            self.events.emit(Event::Locked {
+                phone: masked,
+                consecutive_failures,
+                lockout,
+            });
         }
         if attempts_left == 0 {
             Self::attempts_exhausted()
         } else {
-            ApiError::bad_request("wrong_otp", Msg::WrongCode(attempts_left)).with("attemptsLeft", attempts_left)
+            ApiError::bad_request("wrong_otp", Msg::WrongCode(attempts_left))
+                .with("attemptsLeft", attempts_left)
         }
     }
 
     fn attempts_exhausted() -> ApiError {
-        ApiError::bad_request("otp_attempts_exhausted", Msg::AttemptsExhausted).with("attemptsLeft", 0)
+        ApiError::bad_request("otp_attempts_exhausted", Msg::AttemptsExhausted)
+            .with("attemptsLeft", 0)
     }
 
     fn expired() -> ApiError {

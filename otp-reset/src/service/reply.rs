@@ -23,7 +23,10 @@ pub(crate) struct Reply {
 
 impl Reply {
     pub(crate) fn ok(message: Msg) -> Self {
-        Self { message, fields: Map::new() }
+        Self {
+            message,
+            fields: Map::new(),
+        }
     }
 
     pub(crate) fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
@@ -52,7 +55,14 @@ pub(crate) struct ApiError {
 
 impl ApiError {
     pub(crate) fn new(status: StatusCode, code: &'static str, message: Msg) -> Self {
-        Self { status, message, code, fields: Map::new(), retry_after: None, allow: None }
+        Self {
+            status,
+            message,
+            code,
+            fields: Map::new(),
+            retry_after: None,
+            allow: None,
+        }
     }
 
     pub(crate) fn bad_request(code: &'static str, message: Msg) -> Self {
@@ -75,7 +85,11 @@ impl ApiError {
     }
 
     pub(crate) fn method_not_allowed(allowed: Method) -> Self {
-        let mut error = Self::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", Msg::MethodNotAllowed);
+        let mut error = Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            Msg::MethodNotAllowed,
+        );
         error.allow = Some(allowed);
         error
     }
@@ -93,21 +107,31 @@ impl ApiError {
             Refusal::SendCap { retry_after } => ("send_cap", Msg::SendCap(retry_after)),
             Refusal::LockedOut { retry_after } => ("locked_out", Msg::LockedOut(retry_after)),
         };
-        Self::new(StatusCode::TOO_MANY_REQUESTS, code, message).with_retry_after(refusal.retry_after())
+        Self::new(StatusCode::TOO_MANY_REQUESTS, code, message)
+            .with_retry_after(refusal.retry_after())
     }
 
     pub(crate) fn sender_unavailable() -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "sender_unavailable", Msg::SenderUnavailable)
-            .with_retry_after(Duration::from_secs(30))
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "sender_unavailable",
+            Msg::SenderUnavailable,
+        )
+        .with_retry_after(Duration::from_secs(30))
     }
 
     pub(crate) fn busy() -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", Msg::Busy).with_retry_after(Duration::from_secs(5))
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", Msg::Busy)
+            .with_retry_after(Duration::from_secs(5))
     }
 
     pub(crate) fn store(error: StoreError) -> Self {
         tracing::error!(target: "otp_reset", error = %error, source = ?std::error::Error::source(&error), "store failed");
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "server_error", Msg::ServerTrouble)
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "server_error",
+            Msg::ServerTrouble,
+        )
     }
 
     pub(crate) fn password(error: PasswordError) -> Self {
@@ -115,7 +139,11 @@ impl ApiError {
             PasswordError::Busy => Self::busy(),
             other => {
                 tracing::error!(target: "otp_reset", error = %other, "password hashing failed");
-                Self::new(StatusCode::SERVICE_UNAVAILABLE, "server_error", Msg::ServerTrouble)
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "server_error",
+                    Msg::ServerTrouble,
+                )
             }
         }
     }
@@ -128,7 +156,10 @@ impl ApiError {
         if let Some(wait) = self.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(wait.as_secs()));
         }
-        if let Some(value) = self.allow.and_then(|m| HeaderValue::from_str(m.as_str()).ok()) {
+        if let Some(value) = self
+            .allow
+            .and_then(|m| HeaderValue::from_str(m.as_str()).ok())
+        {
             headers.insert(header::ALLOW, value);
         }
         response
@@ -151,11 +182,15 @@ fn json_response(
     body.insert("success".into(), success.into());
     body.insert("message".into(), message.into());
     body.extend(fields);
-    let bytes = serde_json::to_vec(&Value::Object(body)).unwrap_or_else(|_| b"{\"success\":false}".to_vec());
+    let bytes = serde_json::to_vec(&Value::Object(body))
+        .unwrap_or_else(|_| b"{\"success\":false}".to_vec());
     let mut response = Response::new(Full::new(Bytes::from(bytes)));
     *response.status_mut() = status;
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }

@@ -1,8 +1,8 @@
 //! `POST /request-otp`: issue a code and queue it for the sender.
 
+use super::Inner;
 use super::body::Fields;
 use super::reply::{ApiError, Reply};
-use super::Inner;
 use crate::events::Event;
 use crate::lang::{Lang, Msg};
 use crate::sender::outbox::Envelope;
@@ -36,25 +36,48 @@ impl<U: UserStore, O: OtpStore> Inner<U, O> {
         let known_user = user.is_some();
         let code = OtpCode::generate(self.policy.code_length());
         let real_digest = self.codes.code_digest(&phone, code.expose());
-        let digest = if known_user { real_digest } else { Digest::unmatchable() };
-        let new_code = NewCode { otp_id: OtpId::generate(), digest, deliverable: known_user };
+        let digest = if known_user {
+            real_digest
+        } else {
+            Digest::unmatchable()
+        };
+        let new_code = NewCode {
+            otp_id: OtpId::generate(),
+            digest,
+            deliverable: known_user,
+        };
 
         let now = self.clock.now();
-        match self.otps.issue(&phone, new_code, now, self.policy.otp_rules()).await? {
+        match self
+            .otps
+            .issue(&phone, new_code, now, self.policy.otp_rules())
+            .await?
+        {
             IssueOutcome::Issued => {}
             IssueOutcome::Refused(refusal) => {
-                self.events.emit(Event::CodeRefused { phone: phone.masked(), refusal });
+                self.events.emit(Event::CodeRefused {
+                    phone: phone.masked(),
+                    refusal,
+                });
                 return Err(ApiError::refused(refusal));
             }
         }
-        self.events.emit(Event::CodeRequested { phone: phone.masked(), otp_id: new_code.otp_id, known_user });
+        self.events.emit(Event::CodeRequested {
+            phone: phone.masked(),
+            otp_id: new_code.otp_id,
+            known_user,
+        });
 
         let mut reply = Reply::ok(Msg::CodeSent).with("phoneNumber", phone.digits());
         if development && known_user {
             reply = reply.with("testOTP", code.expose());
         }
         if let (true, Some(place)) = (known_user, place) {
-            let message = Message::Code { code, ttl: self.policy.code_ttl(), lang };
+            let message = Message::Code {
+                code,
+                ttl: self.policy.code_ttl(),
+                lang,
+            };
             place.send(Envelope { to: phone, message });
         }
         Ok(reply)

@@ -1,8 +1,8 @@
 //! `POST /verify-otp`: one atomic attempt against the phone's code.
 
+use super::Inner;
 use super::body::Fields;
 use super::reply::{ApiError, Reply};
-use super::Inner;
 use crate::events::Event;
 use crate::lang::Msg;
 use crate::store::VerifyOutcome;
@@ -17,9 +17,16 @@ impl<U: UserStore, O: OtpStore> Inner<U, O> {
         let token_digest = self.codes.token_digest(&phone, token.expose());
         let now = self.clock.now();
         let rules = self.policy.otp_rules();
-        match self.otps.verify(&phone, &candidate, &token_digest, now, rules).await? {
+        match self
+            .otps
+            .verify(&phone, &candidate, &token_digest, now, rules)
+            .await?
+        {
             VerifyOutcome::Verified { otp_id } => {
-                self.events.emit(Event::Verified { phone: phone.masked(), otp_id });
+                self.events.emit(Event::Verified {
+                    phone: phone.masked(),
+                    otp_id,
+                });
                 let mut data = serde_json::Map::new();
                 data.insert("otpId".into(), otp_id.as_u64().into());
                 if self.policy.issues_reset_token() {
@@ -27,9 +34,10 @@ impl<U: UserStore, O: OtpStore> Inner<U, O> {
                 }
                 Ok(Reply::ok(Msg::Verified).with("data", data))
             }
-            VerifyOutcome::Mismatch { attempts_left, consecutive_failures } => {
-                Err(self.wrong_guess(&phone, attempts_left, consecutive_failures))
-            }
+            VerifyOutcome::Mismatch {
+                attempts_left,
+                consecutive_failures,
+            } => Err(self.wrong_guess(&phone, attempts_left, consecutive_failures)),
             VerifyOutcome::AttemptsExhausted => Err(Self::attempts_exhausted()),
             VerifyOutcome::Expired => Err(Self::expired()),
             VerifyOutcome::NoCode => Err(Self::no_code()),

@@ -57,18 +57,24 @@ impl PhoneLedger {
         ) {
             let until = last_failure.plus(lockout);
             if now < until {
-                return Some(Refusal::LockedOut { retry_after: now.until(until) });
+                return Some(Refusal::LockedOut {
+                    retry_after: now.until(until),
+                });
             }
         }
         let cap = usize::try_from(rules.max_sends_per_window).unwrap_or(usize::MAX);
         if self.recent_sends.len() >= cap {
             let oldest = self.recent_sends[self.recent_sends.len() - cap];
-            return Some(Refusal::SendCap { retry_after: now.until(oldest.plus(rules.send_window)) });
+            return Some(Refusal::SendCap {
+                retry_after: now.until(oldest.plus(rules.send_window)),
+            });
         }
         if let Some(&last) = self.recent_sends.back() {
             let until = last.plus(rules.resend_cooldown);
             if now < until {
-                return Some(Refusal::Cooldown { retry_after: now.until(until) });
+                return Some(Refusal::Cooldown {
+                    retry_after: now.until(until),
+                });
             }
         }
         None
@@ -100,7 +106,10 @@ impl PhoneLedger {
             return VerifyOutcome::Verified { otp_id };
         }
         let (attempts_left, consecutive_failures) = self.count_failure(now, rules);
-        VerifyOutcome::Mismatch { attempts_left, consecutive_failures }
+        VerifyOutcome::Mismatch {
+            attempts_left,
+            consecutive_failures,
+        }
     }
 
     /// [`OtpStore::consume`](super::OtpStore::consume) for this phone.
@@ -120,7 +129,10 @@ impl PhoneLedger {
         };
         if !proven {
             let (attempts_left, consecutive_failures) = self.count_failure(now, rules);
-            return ConsumeOutcome::Mismatch { attempts_left, consecutive_failures };
+            return ConsumeOutcome::Mismatch {
+                attempts_left,
+                consecutive_failures,
+            };
         }
         if !code.verified {
             return ConsumeOutcome::NotVerified;
@@ -145,7 +157,10 @@ impl PhoneLedger {
     /// Returns whether a code was dropped.
     pub fn purge(&mut self, now: Timestamp, rules: &OtpRules) -> bool {
         self.forget_stale(now, rules);
-        let expired = self.code.as_ref().is_some_and(|code| now >= code.expires_at);
+        let expired = self
+            .code
+            .as_ref()
+            .is_some_and(|code| now >= code.expires_at);
         if expired {
             self.code = None;
         }
@@ -172,11 +187,11 @@ impl PhoneLedger {
     }
 
     fn forget_stale(&mut self, now: Timestamp, rules: &OtpRules) {
-        while self
-            .recent_sends
-            .front()
-            .is_some_and(|&sent| now >= sent.plus(rules.send_window).max(sent.plus(rules.resend_cooldown)))
-        {
+        while self.recent_sends.front().is_some_and(|&sent| {
+            now >= sent
+                .plus(rules.send_window)
+                .max(sent.plus(rules.resend_cooldown))
+        }) {
             self.recent_sends.pop_front();
         }
         if self

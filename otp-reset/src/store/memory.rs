@@ -51,8 +51,14 @@ impl MemoryOtpStore {
         self.ledgers.is_empty()
     }
 
-    fn with_ledger<T>(&self, phone: &PhoneNumber, step: impl FnOnce(&mut PhoneLedger) -> T) -> Option<T> {
-        self.ledgers.get_mut(phone).map(|mut ledger| step(&mut ledger))
+    fn with_ledger<T>(
+        &self,
+        phone: &PhoneNumber,
+        step: impl FnOnce(&mut PhoneLedger) -> T,
+    ) -> Option<T> {
+        self.ledgers
+            .get_mut(phone)
+            .map(|mut ledger| step(&mut ledger))
     }
 }
 
@@ -64,7 +70,11 @@ impl OtpStore for MemoryOtpStore {
         now: Timestamp,
         rules: &OtpRules,
     ) -> Result<IssueOutcome, StoreError> {
-        Ok(self.ledgers.entry(*phone).or_default().issue(code, now, rules))
+        Ok(self
+            .ledgers
+            .entry(*phone)
+            .or_default()
+            .issue(code, now, rules))
     }
 
     async fn verify(
@@ -76,7 +86,9 @@ impl OtpStore for MemoryOtpStore {
         rules: &OtpRules,
     ) -> Result<VerifyOutcome, StoreError> {
         Ok(self
-            .with_ledger(phone, |ledger| ledger.verify(candidate, reset_token, now, rules))
+            .with_ledger(phone, |ledger| {
+                ledger.verify(candidate, reset_token, now, rules)
+            })
             .unwrap_or(VerifyOutcome::NoCode))
     }
 

@@ -83,7 +83,11 @@ impl std::fmt::Debug for User {
 /// assert!(!otp_reset::names_match("John Doe", "John"));
 /// ```
 pub fn names_match(registered: &str, typed: &str) -> bool {
-    let fold = |word: &str| word.chars().flat_map(char::to_lowercase).collect::<String>();
+    let fold = |word: &str| {
+        word.chars()
+            .flat_map(char::to_lowercase)
+            .collect::<String>()
+    };
     let mut registered = registered.split_whitespace();
     let mut typed = typed.split_whitespace();
     loop {
