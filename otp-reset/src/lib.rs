@@ -97,6 +97,7 @@ pub use policy::{OtpRules, Policy, PolicyBuilder, PolicyError, UnknownUser};
 pub use sender::{ConsoleSender, Delivered, Message, SendError, Sender, SenderState};
 pub use service::{ForgotPassword, ForgotPasswordBuilder, ResponseBody};
 pub use store::{
-    MemoryOtpStore, MemoryUserStore, OtpStore, StoreError, User, UserId, UserStore, names_match,
+    CodeRecord, ConsumeOutcome, IssueOutcome, MemoryOtpStore, MemoryUserStore, NewCode, OtpStore,
+    PhoneLedger, Proof, Refusal, StoreError, User, UserId, UserStore, VerifyOutcome, names_match,
 };
 pub use time::{Clock, ManualClock, SystemClock, Timestamp};

@@ -1,0 +1,290 @@
+//! The harness of the HTTP contract tests: the real service over the in-memory stores, a
+//! recording sender, a manual clock, and helpers to call it in-process with `oneshot`.
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::{BodyExt, Full};
+use otp_reset::{
+    Delivered, Event, ForgotPassword, ForgotPasswordBuilder, ManualClock, MemoryOtpStore,
+    MemoryUserStore, Message, OtpStore, PhoneNumber, Policy, SendError, Sender, SenderState, User,
+    UserId, UserStore,
+};
+use serde_json::{Value, json};
+use tokio::sync::{Notify, Semaphore};
+use tower::ServiceExt;
+
+pub const JOHN: (&str, &str) = ("John Doe", "081234567890");
+pub const SITI: (&str, &str) = ("Siti Rahma", "081298765432");
+
+/// A sender that records what it is asked to send; it can be set to any state, or made to hold
+/// every send until released.
+#[derive(Clone, Debug)]
+pub struct RecordingSender {
+    state: Arc<Mutex<SenderState>>,
+    sent: Arc<Mutex<Vec<(PhoneNumber, Message)>>>,
+    arrived: Arc<Notify>,
+    gate: Option<Arc<Semaphore>>,
+}
+
+impl RecordingSender {
+    pub fn ready() -> Self {
+        Self {
+            state: Arc::new(Mutex::new(SenderState::Ready)),
+            sent: Arc::default(),
+            arrived: Arc::default(),
+            gate: None,
+        }
+    }
+
+    /// A sender whose sends wait until [`RecordingSender::release`].
+    pub fn held() -> Self {
+        Self {
+            gate: Some(Arc::new(Semaphore::new(0))),
+            ..Self::ready()
+        }
+    }
+
+    pub fn release(&self, sends: usize) {
+        if let Some(gate) = &self.gate {
+            gate.add_permits(sends);
+        }
+    }
+
+    pub fn set_state(&self, state: SenderState) {
+        *self.state.lock().unwrap() = state;
+    }
+
+    pub fn sent(&self) -> Vec<(PhoneNumber, Message)> {
+        self.sent.lock().unwrap().clone()
+    }
+
+    /// Waits until `count` messages were sent, and returns them.
+    pub async fn wait_for(&self, count: usize) -> Vec<(PhoneNumber, Message)> {
+        let waiting = async {
+            loop {
+                let notified = self.arrived.notified();
+                if self.sent.lock().unwrap().len() >= count {
+                    return self.sent();
+                }
+                notified.await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(10), waiting)
+            .await
+            .unwrap_or_else(|_| panic!("expected {count} messages, got {:?}", self.sent()))
+    }
+}
+
+#[otp_reset::async_trait]
+impl Sender for RecordingSender {
+    async fn send(&self, to: &PhoneNumber, message: &Message) -> Result<Delivered, SendError> {
+        if let Some(gate) = &self.gate {
+            gate.acquire()
+                .await
+                .map_err(|e| SendError::Failed(Box::new(e)))?
+                .forget();
+        }
+        self.sent.lock().unwrap().push((*to, message.clone()));
+        self.arrived.notify_waiters();
+        Ok(Delivered {
+            message_id: Some("test-1".into()),
+        })
+    }
+
+    fn state(&self) -> SenderState {
+        self.state.lock().unwrap().clone()
+    }
+}
+
+pub fn seed_users() -> Vec<User> {
+    vec![
+        User {
+            id: UserId("1".into()),
+            name: JOHN.0.into(),
+            phone: JOHN.1.parse().unwrap(),
+            password: "password123".into(),
+        },
+        User {
+            id: UserId("2".into()),
+            name: SITI.0.into(),
+            phone: SITI.1.parse().unwrap(),
+            password: "rahasia99".into(),
+        },
+    ]
+}
+
+/// An answer: status, headers and JSON body.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Answer {
+    pub fn error(&self) -> &str {
+        self.body["error"].as_str().unwrap_or("")
+    }
+
+    pub fn message(&self) -> &str {
+        self.body["message"].as_str().unwrap_or("")
+    }
+}
+
+pub async fn send_request<S>(service: &S, request: Request<Full<Bytes>>) -> Answer
+where
+    S: tower::Service<
+            Request<Full<Bytes>>,
+            Response = http::Response<otp_reset::ResponseBody>,
+            Error = std::convert::Infallible,
+        > + Clone,
+{
+    let response = service.clone().oneshot(request).await.unwrap();
+    let (parts, body) = response.into_parts();
+    let bytes = body.collect().await.unwrap().to_bytes();
+    let body = serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+        panic!(
+            "answer is not JSON ({e}): {}",
+            String::from_utf8_lossy(&bytes)
+        )
+    });
+    Answer {
+        status: parts.status,
+        headers: parts.headers,
+        body,
+    }
+}
+
+pub fn json_request(method: Method, path: &str, body: &Value) -> Request<Full<Bytes>> {
+    Request::builder()
+        .method(method)
+        .uri(path)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body.to_string())))
+        .unwrap()
+}
+
+/// The service under test with its recording sender, clock and event log.
+pub struct Harness<U = MemoryUserStore, O = MemoryOtpStore> {
+    pub service: ForgotPassword<U, O>,
+    pub sender: RecordingSender,
+    pub clock: Arc<ManualClock>,
+    pub events: Arc<Mutex<Vec<Event>>>,
+}
+
+impl Harness {
+    pub fn new() -> Self {
+        Self::with_policy(Policy::default())
+    }
+
+    pub fn with_policy(policy: Policy) -> Self {
+        Self::build(
+            policy,
+            RecordingSender::ready(),
+            MemoryUserStore::from_users(seed_users()),
+            MemoryOtpStore::new(),
+        )
+    }
+
+    pub fn with_sender(policy: Policy, sender: RecordingSender) -> Self {
+        Self::build(
+            policy,
+            sender,
+            MemoryUserStore::from_users(seed_users()),
+            MemoryOtpStore::new(),
+        )
+    }
+}
+
+impl<U: UserStore, O: OtpStore> Harness<U, O> {
+    pub fn build(policy: Policy, sender: RecordingSender, users: U, otps: O) -> Self {
+        Self::build_with(policy, sender, users, otps, |builder| builder)
+    }
+
+    /// As [`Harness::build`], with extra builder settings.
+    pub fn build_with(
+        policy: Policy,
+        sender: RecordingSender,
+        users: U,
+        otps: O,
+        configure: impl FnOnce(ForgotPasswordBuilder<U, O>) -> ForgotPasswordBuilder<U, O>,
+    ) -> Self {
+        let clock = Arc::new(ManualClock::new());
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::clone(&events);
+        let service = configure(ForgotPassword::builder(users, otps, sender.clone()))
+            .with_policy(policy)
+            .with_secret([7u8; 32])
+            .with_clock(Arc::clone(&clock))
+            .with_events(move |event: &Event| log.lock().unwrap().push(event.clone()))
+            .build()
+            .unwrap();
+        Self {
+            service,
+            sender,
+            clock,
+            events,
+        }
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Answer {
+        send_request(&self.service, json_request(Method::POST, path, &body)).await
+    }
+
+    pub async fn get(&self, path: &str) -> Answer {
+        let request = Request::builder()
+            .uri(path)
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        send_request(&self.service, request).await
+    }
+
+    pub async fn request_otp(&self, (name, phone): (&str, &str)) -> Answer {
+        self.post("/request-otp", json!({ "nama": name, "noHp": phone }))
+            .await
+    }
+
+    pub async fn verify_otp(&self, phone: &str, otp: &str) -> Answer {
+        self.post("/verify-otp", json!({ "noHp": phone, "otp": otp }))
+            .await
+    }
+
+    pub async fn reset_password(&self, phone: &str, otp: &str, password: &str) -> Answer {
+        self.post(
+            "/reset-password",
+            json!({ "noHp": phone, "otp": otp, "newPassword": password, "confirmPassword": password }),
+        )
+        .await
+    }
+
+    /// Requests a code for `user` and returns it as the sender received it.
+    pub async fn code_for(&self, user: (&str, &str)) -> String {
+        let before = self.sender.sent().len();
+        let answer = self.request_otp(user).await;
+        assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.body);
+        let sent = self.sender.wait_for(before + 1).await;
+        match &sent[before].1 {
+            Message::Code { code, .. } => code.expose().to_owned(),
+            other => panic!("expected a code, got {other:?}"),
+        }
+    }
+
+    pub fn event_names(&self) -> Vec<&'static str> {
+        self.events
+            .lock()
+            .unwrap()
+            .iter()
+            .map(Event::name)
+            .collect()
+    }
+}
+
+/// A code of the same length that is not `code`.
+pub fn wrong_code(code: &str) -> String {
+    let first = (code.as_bytes()[0] - b'0' + 1) % 10;
+    format!("{first}{}", &code[1..])
+}

@@ -1,0 +1,310 @@
+//! `POST /request-otp`: the seed's rules and our deliberate differences.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Harness, JOHN, RecordingSender, SITI};
+use http::StatusCode;
+use otp_reset::{Message, Policy, SenderState, UnknownUser};
+use serde_json::json;
+
+#[tokio::test]
+async fn a_known_user_is_sent_a_code_and_told_where() {
+    let h = Harness::new();
+    let answer = h.request_otp(JOHN).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.body["success"], true);
+    assert_eq!(answer.message(), "OTP dikirim ke WhatsApp");
+    assert_eq!(answer.body["phoneNumber"], "6281234567890");
+    assert!(
+        answer.body.get("testOTP").is_none(),
+        "no code in the answer without the development switch"
+    );
+
+    let sent = h.sender.wait_for(1).await;
+    assert_eq!(sent[0].0.digits(), "6281234567890");
+    let Message::Code { code, ttl, .. } = &sent[0].1 else {
+        panic!("expected a code")
+    };
+    assert_eq!(code.expose().len(), 6);
+    assert!(code.expose().bytes().all(|b| b.is_ascii_digit()));
+    assert_eq!(*ttl, Duration::from_secs(15 * 60));
+    assert!(sent[0].1.text().contains(code.expose()));
+}
+
+#[tokio::test]
+async fn a_number_typed_any_way_reaches_the_same_user() {
+    for typed in ["+62 812-3456-7890", "6281234567890", "0812 3456 7890"] {
+        let h = Harness::new();
+        let answer = h.request_otp((" john DOE ", typed)).await;
+        assert_eq!(answer.body["phoneNumber"], "6281234567890", "{typed}");
+        assert_eq!(h.sender.wait_for(1).await.len(), 1, "{typed}");
+    }
+}
+
+#[tokio::test]
+async fn a_missing_name_is_refused_with_the_seeds_message() {
+    let h = Harness::new();
+    for body in [
+        json!({ "noHp": JOHN.1 }),
+        json!({ "nama": "  ", "noHp": JOHN.1 }),
+        json!({ "nama": null, "noHp": JOHN.1 }),
+    ] {
+        let answer = h.post("/request-otp", body).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+        assert_eq!(answer.body["success"], false);
+        assert_eq!(answer.message(), "Nama harus diisi");
+        assert_eq!(answer.error(), "name_required");
+    }
+}
+
+#[tokio::test]
+async fn a_missing_phone_is_refused_with_the_seeds_message() {
+    let h = Harness::new();
+    let answer = h.post("/request-otp", json!({ "nama": JOHN.0 })).await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+    assert_eq!(answer.message(), "NoHp harus diisi");
+}
+
+#[tokio::test]
+async fn an_impossible_number_is_refused_clearly() {
+    let h = Harness::new();
+    for typed in ["12345", "0812", "abcdefghij", "+62 0000 0000"] {
+        let answer = h.request_otp((JOHN.0, typed)).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{typed}");
+        assert_eq!(answer.error(), "invalid_phone", "{typed}");
+        assert!(
+            answer.message().starts_with("Nomor HP tidak valid"),
+            "{typed}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_landline_is_refused_as_not_mobile() {
+    let answer = Harness::new().request_otp((JOHN.0, "021 555 1234")).await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+    assert_eq!(answer.error(), "phone_not_mobile");
+}
+
+#[tokio::test]
+async fn an_unknown_pair_gets_the_same_answer_as_a_known_one_and_no_message() {
+    let known = Harness::new();
+    let unknown = Harness::new();
+    let known_answer = known.request_otp(JOHN).await;
+    let unknown_answer = unknown.request_otp(("Jane Roe", JOHN.1)).await;
+    assert_eq!(known_answer.status, unknown_answer.status);
+    assert_eq!(known_answer.body, unknown_answer.body);
+    assert_eq!(known_answer.headers, unknown_answer.headers);
+
+    known.sender.wait_for(1).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(
+        unknown.sender.sent().is_empty(),
+        "nothing is sent for an unknown pair"
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_number_behaves_like_a_known_one_at_verification() {
+    let h = Harness::new();
+    h.request_otp(("Nobody", "081311112222")).await;
+    let answer = h.verify_otp("081311112222", "000000").await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        answer.error(),
+        "wrong_otp",
+        "an attacker sees attempts counted as for a real code"
+    );
+    assert_eq!(answer.body["attemptsLeft"], 2);
+}
+
+#[tokio::test]
+async fn reveal_answers_an_unknown_pair_with_the_seeds_404() {
+    let h = Harness::with_policy(
+        Policy::builder()
+            .with_unknown_user(UnknownUser::Reveal)
+            .build()
+            .unwrap(),
+    );
+    let answer = h.request_otp(("Jane Roe", JOHN.1)).await;
+    assert_eq!(answer.status, StatusCode::NOT_FOUND);
+    assert_eq!(answer.message(), "User tidak ditemukan");
+}
+
+#[tokio::test]
+async fn the_development_switch_puts_the_sent_code_in_the_answer() {
+    let h = Harness::with_policy(
+        Policy::builder()
+            .with_code_exposed_for_development(true)
+            .build()
+            .unwrap(),
+    );
+    let answer = h.request_otp(JOHN).await;
+    let sent = h.sender.wait_for(1).await;
+    let Message::Code { code, .. } = &sent[0].1 else {
+        panic!("expected a code")
+    };
+    assert_eq!(answer.body["testOTP"], code.expose());
+}
+
+#[tokio::test]
+async fn a_second_request_within_the_cooldown_is_told_how_long_to_wait() {
+    let h = Harness::new();
+    h.request_otp(JOHN).await;
+    h.clock.advance(Duration::from_secs(20));
+    let answer = h.request_otp(JOHN).await;
+    assert_eq!(answer.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(answer.error(), "cooldown");
+    assert_eq!(answer.body["retryAfter"], 40);
+    assert_eq!(answer.headers["retry-after"], "40");
+    assert!(
+        answer.message().starts_with("Sudah ada OTP aktif"),
+        "{}",
+        answer.message()
+    );
+    assert!(answer.message().contains("40 detik"));
+}
+
+#[tokio::test]
+async fn after_the_cooldown_a_new_code_replaces_the_old() {
+    let h = Harness::new();
+    let old = h.code_for(JOHN).await;
+    h.clock.advance(Duration::from_secs(60));
+    let new = h.code_for(JOHN).await;
+    if old != new {
+        let answer = h.verify_otp(JOHN.1, &old).await;
+        assert_eq!(answer.error(), "wrong_otp", "the old code no longer works");
+    }
+    assert_eq!(h.verify_otp(JOHN.1, &new).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn at_most_five_codes_per_phone_per_hour() {
+    let h = Harness::new();
+    for _ in 0..5 {
+        assert_eq!(h.request_otp(JOHN).await.status, StatusCode::OK);
+        h.clock.advance(Duration::from_secs(60));
+    }
+    let answer = h.request_otp(JOHN).await;
+    assert_eq!(answer.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(answer.error(), "send_cap");
+    assert_eq!(answer.body["retryAfter"], 3600 - 300);
+    assert!(answer.headers.contains_key("retry-after"));
+    h.clock.advance(Duration::from_secs(3600 - 300));
+    assert_eq!(h.request_otp(JOHN).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_limits_count_for_unknown_pairs_too() {
+    let h = Harness::new();
+    assert_eq!(
+        h.request_otp(("Jane Roe", JOHN.1)).await.status,
+        StatusCode::OK
+    );
+    let answer = h.request_otp(JOHN).await;
+    assert_eq!(
+        answer.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the cooldown does not reveal who exists"
+    );
+}
+
+#[tokio::test]
+async fn while_the_sender_cannot_send_every_phone_gets_503() {
+    let sender = RecordingSender::ready();
+    sender.set_state(SenderState::WaitingForQr);
+    let h = Harness::with_sender(Policy::default(), sender);
+    let known = h.request_otp(JOHN).await;
+    let unknown = h.request_otp(("Jane Roe", "081399998888")).await;
+    assert_eq!(known.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(known.error(), "sender_unavailable");
+    assert!(known.message().contains("WhatsApp"));
+    assert_eq!(known.body, unknown.body);
+    assert!(known.headers.contains_key("retry-after"));
+}
+
+#[tokio::test]
+async fn while_the_sender_cannot_send_the_development_switch_answers_as_the_seed() {
+    let sender = RecordingSender::ready();
+    sender.set_state(SenderState::Disconnected);
+    let policy = Policy::builder()
+        .with_code_exposed_for_development(true)
+        .build()
+        .unwrap();
+    let h = Harness::with_sender(policy, sender);
+    let answer = h.request_otp(JOHN).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    let code = answer.body["testOTP"].as_str().unwrap().to_owned();
+    assert_eq!(h.verify_otp(JOHN.1, &code).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_answer_never_waits_for_delivery() {
+    let sender = RecordingSender::held();
+    let h = Harness::with_sender(Policy::default(), sender.clone());
+    // The sender holds every send; the answer still comes.
+    let answer = h.request_otp(JOHN).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert!(sender.sent().is_empty());
+    sender.release(1);
+    assert_eq!(sender.wait_for(1).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_full_queue_refuses_with_503() {
+    let sender = RecordingSender::held();
+    let users = otp_reset::MemoryUserStore::from_users(common::seed_users());
+    let otps = otp_reset::MemoryOtpStore::new();
+    let h = Harness::build_with(Policy::default(), sender, users, otps, |b| {
+        b.with_outbox_capacity(1)
+    });
+    // The drain task takes the first message and waits on the held sender; the second fills
+    // the queue of one.
+    assert_eq!(h.request_otp(JOHN).await.status, StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(h.request_otp(SITI).await.status, StatusCode::OK);
+    let refused = h.request_otp(("Budi Santoso", "085711112222")).await;
+    assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(refused.error(), "busy");
+    assert!(refused.headers.contains_key("retry-after"));
+}
+
+#[tokio::test]
+async fn ten_failures_in_a_row_lock_the_phone_out_of_new_codes() {
+    let h = Harness::new();
+    for _ in 0..4 {
+        let code = h.code_for(JOHN).await;
+        for _ in 0..3 {
+            h.verify_otp(JOHN.1, &common::wrong_code(&code)).await;
+        }
+        h.clock.advance(Duration::from_secs(60));
+        if h.event_names().contains(&"locked") {
+            break;
+        }
+    }
+    assert!(h.event_names().contains(&"locked"));
+    let answer = h.request_otp(JOHN).await;
+    assert_eq!(answer.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(answer.error(), "locked_out");
+    assert!(answer.headers.contains_key("retry-after"));
+    assert!(answer.body["retryAfter"].as_u64().unwrap() > 60);
+}
+
+#[tokio::test]
+async fn english_is_answered_to_clients_that_prefer_it() {
+    let h = Harness::new();
+    let request = http::Request::builder()
+        .method("POST")
+        .uri("/request-otp")
+        .header("content-type", "application/json")
+        .header("accept-language", "en-US,en;q=0.9,id;q=0.5")
+        .body(http_body_util::Full::new(bytes::Bytes::from(
+            json!({ "noHp": JOHN.1 }).to_string(),
+        )))
+        .unwrap();
+    let answer = common::send_request(&h.service, request).await;
+    assert_eq!(answer.message(), "Name is required");
+}
