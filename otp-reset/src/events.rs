@@ -89,6 +89,15 @@ pub enum MessageKind {
     PasswordChanged,
 }
 
+impl fmt::Display for MessageKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Code => "code",
+            Self::PasswordChanged => "password-changed notice",
+        })
+    }
+}
+
 impl MessageKind {
     pub(crate) fn of(message: &Message) -> Self {
         match message {
@@ -135,10 +144,10 @@ impl fmt::Display for Event {
                 kind,
                 message_id,
             } => {
-                write!(f, "{kind:?} message sent to {phone} (id {message_id:?})")
+                write!(f, "{kind} sent to {phone} (message id {message_id:?})")
             }
             Self::SendFailed { phone, kind, error } => {
-                write!(f, "{kind:?} message to {phone} failed: {error}")
+                write!(f, "{kind} to {phone} not sent: {error}")
             }
             Self::VerifyFailed {
                 phone,

@@ -77,7 +77,12 @@ pub(crate) fn password_changed_message(lang: Lang) -> String {
 }
 
 fn whole_minutes(d: Duration) -> u64 {
-    d.as_secs().div_ceil(60).max(1)
+    whole_seconds(d).div_ceil(60)
+}
+
+/// Seconds in `d`, rounded up, at least 1: a client told to wait this long never comes early.
+pub(crate) fn whole_seconds(d: Duration) -> u64 {
+    (d.as_secs() + u64::from(d.subsec_nanos() > 0)).max(1)
 }
 
 /// A text of an answer, with what it needs to say.
@@ -146,7 +151,7 @@ impl Msg {
             Msg::CodeSent => "OTP dikirim ke WhatsApp".into(),
             Msg::Cooldown(wait) => format!(
                 "Sudah ada OTP aktif. Tunggu {} detik sebelum meminta OTP baru.",
-                wait.as_secs().max(1)
+                whole_seconds(wait)
             ),
             Msg::SendCap(wait) => format!(
                 "Terlalu banyak permintaan OTP untuk nomor ini. Coba lagi dalam {} menit.",
@@ -199,7 +204,7 @@ impl Msg {
             Msg::CodeSent => "OTP sent to WhatsApp".into(),
             Msg::Cooldown(wait) => format!(
                 "An OTP is already active. Wait {} seconds before requesting a new one.",
-                wait.as_secs().max(1)
+                whole_seconds(wait)
             ),
             Msg::SendCap(wait) => format!(
                 "Too many OTP requests for this number. Try again in {} minutes.",

@@ -43,8 +43,13 @@ impl Reply {
 ///
 /// Internal failures are logged where they are turned into an `ApiError` and reach the client
 /// only as a generic message.
+///
+/// Boxed: errors are the cold path, and a small `Result` keeps the hot one lean.
 #[derive(Debug)]
-pub(crate) struct ApiError {
+pub(crate) struct ApiError(Box<Failure>);
+
+#[derive(Debug)]
+struct Failure {
     status: StatusCode,
     message: Msg,
     code: &'static str,
@@ -55,14 +60,14 @@ pub(crate) struct ApiError {
 
 impl ApiError {
     pub(crate) fn new(status: StatusCode, code: &'static str, message: Msg) -> Self {
-        Self {
+        Self(Box::new(Failure {
             status,
             message,
             code,
             fields: Map::new(),
             retry_after: None,
             allow: None,
-        }
+        }))
     }
 
     pub(crate) fn bad_request(code: &'static str, message: Msg) -> Self {
@@ -70,13 +75,13 @@ impl ApiError {
     }
 
     pub(crate) fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
-        self.fields.insert(key.to_owned(), value.into());
+        self.0.fields.insert(key.to_owned(), value.into());
         self
     }
 
     fn with_retry_after(mut self, wait: Duration) -> Self {
-        let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
-        self.retry_after = Some(Duration::from_secs(seconds));
+        let seconds = crate::lang::whole_seconds(wait);
+        self.0.retry_after = Some(Duration::from_secs(seconds));
         self.with("retryAfter", seconds)
     }
 
@@ -90,7 +95,7 @@ impl ApiError {
             "method_not_allowed",
             Msg::MethodNotAllowed,
         );
-        error.allow = Some(allowed);
+        error.0.allow = Some(allowed);
         error
     }
 
@@ -149,14 +154,16 @@ impl ApiError {
     }
 
     pub(crate) fn into_response(self, lang: Lang) -> Response<ResponseBody> {
-        let mut fields = self.fields;
-        fields.insert("error".into(), self.code.into());
-        let mut response = json_response(self.status, false, self.message.render(lang), fields);
+        let failure = *self.0;
+        let mut fields = failure.fields;
+        fields.insert("error".into(), failure.code.into());
+        let message = failure.message.render(lang);
+        let mut response = json_response(failure.status, false, message, fields);
         let headers = response.headers_mut();
-        if let Some(wait) = self.retry_after {
+        if let Some(wait) = failure.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(wait.as_secs()));
         }
-        if let Some(value) = self
+        if let Some(value) = failure
             .allow
             .and_then(|m| HeaderValue::from_str(m.as_str()).ok())
         {

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Every check and test of the workspace, from a fresh clone: formatting, lints, docs, tests.
+# Installs or starts what the tests need before running them, and fails with a clear message
+# when something cannot be had.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need() {
+    command -v "$1" >/dev/null 2>&1 || { echo "error: '$1' is missing: $2" >&2; exit 1; }
+}
+need cargo "install the Rust toolchain (https://rustup.rs)"
+cargo fmt --version >/dev/null 2>&1 || { echo "error: rustfmt is missing: rustup component add rustfmt" >&2; exit 1; }
+cargo clippy --version >/dev/null 2>&1 || { echo "error: clippy is missing: rustup component add clippy" >&2; exit 1; }
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "formatting (cargo fmt --check)"
+cargo fmt --all -- --check
+
+step "lints (cargo clippy -D warnings)"
+cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
+
+step "docs (cargo doc -D warnings)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features --locked
+
+step "tests (cargo test)"
+cargo test --workspace --all-features --locked
