@@ -11,31 +11,45 @@ use otp_reset::{ConsoleSender, ForgotPassword, MemoryOtpStore, MemoryUserStore, 
 use tracing_subscriber::EnvFilter;
 
 /// The demo users, with the seed's plain-text passwords (they still verify, as in an old data
-/// file).
+/// file, and are upgraded to argon2 when changed).
 fn demo_users() -> Result<Vec<User>, otp_reset::PhoneError> {
-    let user = |id: &str, name: &str, phone: &str, password: &str| -> Result<User, otp_reset::PhoneError> {
-        Ok(User { id: UserId(id.into()), name: name.into(), phone: phone.parse()?, password: password.into() })
-    };
-    Ok(vec![
-        user("1", "John Doe", "6281234567890", "password123")?,
-        user("2", "Siti Rahma", "081298765432", "rahasia99")?,
-        user("3", "Budi Santoso", "+62 857-1111-2222", "budi2024!")?,
-    ])
+    [
+        ("1", "John Doe", "6281234567890", "password123"),
+        ("2", "Siti Rahma", "081298765432", "rahasia99"),
+        ("3", "Budi Santoso", "+62 857-1111-2222", "budi2024!"),
+    ]
+    .into_iter()
+    .map(|(id, name, phone, password)| {
+        Ok(User {
+            id: UserId(id.into()),
+            name: name.into(),
+            phone: phone.parse()?,
+            password: password.into(),
+        })
+    })
+    .collect()
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .init();
 
     let port = match std::env::var("PORT") {
-        Ok(text) => text.parse::<u16>().map_err(|e| format!("PORT must be a port number, got {text:?}: {e}"))?,
+        Ok(text) => text
+            .parse::<u16>()
+            .map_err(|e| format!("PORT must be a port number, got {text:?}: {e}"))?,
         Err(_) => 5000,
     };
-    let forgot_password =
-        ForgotPassword::builder(MemoryUserStore::from_users(demo_users()?), MemoryOtpStore::new(), ConsoleSender::new())
-            .build()?;
+    let forgot_password = ForgotPassword::builder(
+        MemoryUserStore::from_users(demo_users()?),
+        MemoryOtpStore::new(),
+        ConsoleSender::new(),
+    )
+    .build()?;
     let app = Router::new().nest_service("/api/forgot-password", forgot_password);
 
     let address = SocketAddr::from((Ipv4Addr::UNSPECIFIED, port));

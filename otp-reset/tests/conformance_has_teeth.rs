@@ -7,8 +7,8 @@ use std::sync::Mutex;
 
 use otp_reset::conformance::{otp, run};
 use otp_reset::{
-    CodeRecord, ConsumeOutcome, Digest, IssueOutcome, NewCode, OtpRules, OtpStore, PhoneLedger, PhoneNumber, Proof,
-    StoreError, Timestamp, VerifyOutcome,
+    CodeRecord, ConsumeOutcome, Digest, IssueOutcome, NewCode, OtpRules, OtpStore, PhoneLedger,
+    PhoneNumber, Proof, StoreError, Timestamp, VerifyOutcome,
 };
 
 /// Read, wait, modify, write: the classic lost update.
@@ -19,7 +19,13 @@ struct RacyStore {
 
 impl RacyStore {
     async fn step<T>(&self, phone: &PhoneNumber, step: impl FnOnce(&mut PhoneLedger) -> T) -> T {
-        let mut ledger = self.ledgers.lock().unwrap().get(phone).cloned().unwrap_or_default();
+        let mut ledger = self
+            .ledgers
+            .lock()
+            .unwrap()
+            .get(phone)
+            .cloned()
+            .unwrap_or_default();
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         let result = step(&mut ledger);
         self.ledgers.lock().unwrap().insert(*phone, ledger);
@@ -28,16 +34,42 @@ impl RacyStore {
 }
 
 impl OtpStore for RacyStore {
-    async fn issue(&self, phone: &PhoneNumber, code: NewCode, now: Timestamp, rules: &OtpRules) -> Result<IssueOutcome, StoreError> {
+    async fn issue(
+        &self,
+        phone: &PhoneNumber,
+        code: NewCode,
+        now: Timestamp,
+        rules: &OtpRules,
+    ) -> Result<IssueOutcome, StoreError> {
         Ok(self.step(phone, |l| l.issue(code, now, rules)).await)
     }
-    async fn verify(&self, phone: &PhoneNumber, candidate: &Digest, token: &Digest, now: Timestamp, rules: &OtpRules) -> Result<VerifyOutcome, StoreError> {
-        Ok(self.step(phone, |l| l.verify(candidate, token, now, rules)).await)
+    async fn verify(
+        &self,
+        phone: &PhoneNumber,
+        candidate: &Digest,
+        token: &Digest,
+        now: Timestamp,
+        rules: &OtpRules,
+    ) -> Result<VerifyOutcome, StoreError> {
+        Ok(self
+            .step(phone, |l| l.verify(candidate, token, now, rules))
+            .await)
     }
-    async fn consume(&self, phone: &PhoneNumber, proof: Proof, now: Timestamp, rules: &OtpRules) -> Result<ConsumeOutcome, StoreError> {
+    async fn consume(
+        &self,
+        phone: &PhoneNumber,
+        proof: Proof,
+        now: Timestamp,
+        rules: &OtpRules,
+    ) -> Result<ConsumeOutcome, StoreError> {
         Ok(self.step(phone, |l| l.consume(proof, now, rules)).await)
     }
-    async fn restore(&self, phone: &PhoneNumber, record: CodeRecord, now: Timestamp) -> Result<bool, StoreError> {
+    async fn restore(
+        &self,
+        phone: &PhoneNumber,
+        record: CodeRecord,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
         Ok(self.step(phone, |l| l.restore(record, now)).await)
     }
     async fn purge_expired(&self, _: Timestamp, _: &OtpRules) -> Result<usize, StoreError> {
@@ -48,17 +80,25 @@ impl OtpStore for RacyStore {
 #[test]
 #[should_panic(expected = "attempts-left value must be reported exactly once")]
 fn lost_attempt_counts_are_caught() {
-    run(otp::concurrent_wrong_guesses_never_exceed_the_limit(async { RacyStore::default() }));
+    run(otp::concurrent_wrong_guesses_never_exceed_the_limit(
+        async { RacyStore::default() },
+    ));
 }
 
 #[test]
 #[should_panic(expected = "exactly one consumption must succeed")]
 fn double_consumption_is_caught() {
-    run(otp::verified_code_is_consumed_exactly_once_under_concurrency(async { RacyStore::default() }));
+    run(
+        otp::verified_code_is_consumed_exactly_once_under_concurrency(async {
+            RacyStore::default()
+        }),
+    );
 }
 
 #[test]
 #[should_panic(expected = "exactly one code must be issued")]
 fn double_issue_is_caught() {
-    run(otp::concurrent_issues_for_one_phone_issue_once(async { RacyStore::default() }));
+    run(otp::concurrent_issues_for_one_phone_issue_once(async {
+        RacyStore::default()
+    }));
 }

@@ -4,7 +4,6 @@
 
 mod common;
 
-
 use common::{Harness, JOHN, wrong_code};
 use http::StatusCode;
 use otp_reset::{Event, MessageKind};
@@ -15,18 +14,53 @@ async fn the_whole_flow_emits_its_events_in_order() {
     let code = h.code_for(JOHN).await;
     h.verify_otp(JOHN.1, &wrong_code(&code)).await;
     h.verify_otp(JOHN.1, &code).await;
-    assert_eq!(h.reset_password(JOHN.1, &code, "newPass123").await.status, StatusCode::OK);
+    assert_eq!(
+        h.reset_password(JOHN.1, &code, "newPass123").await.status,
+        StatusCode::OK
+    );
     h.sender.wait_for(2).await;
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     assert_eq!(
         h.event_names(),
-        ["code_requested", "sent", "verify_failed", "verified", "password_reset", "sent"]
+        [
+            "code_requested",
+            "sent",
+            "verify_failed",
+            "verified",
+            "password_reset",
+            "sent"
+        ]
     );
     let events = h.events.lock().unwrap().clone();
-    assert!(matches!(events[0], Event::CodeRequested { known_user: true, .. }));
-    assert!(matches!(events[1], Event::Sent { kind: MessageKind::Code, .. }));
-    assert!(matches!(events[2], Event::VerifyFailed { attempts_left: 2, consecutive_failures: 1, .. }));
-    assert!(matches!(events[5], Event::Sent { kind: MessageKind::PasswordChanged, .. }));
+    assert!(matches!(
+        events[0],
+        Event::CodeRequested {
+            known_user: true,
+            ..
+        }
+    ));
+    assert!(matches!(
+        events[1],
+        Event::Sent {
+            kind: MessageKind::Code,
+            ..
+        }
+    ));
+    assert!(matches!(
+        events[2],
+        Event::VerifyFailed {
+            attempts_left: 2,
+            consecutive_failures: 1,
+            ..
+        }
+    ));
+    assert!(matches!(
+        events[5],
+        Event::Sent {
+            kind: MessageKind::PasswordChanged,
+            ..
+        }
+    ));
 }
 
 #[tokio::test]

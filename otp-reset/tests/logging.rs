@@ -47,18 +47,39 @@ async fn logs_and_events_mask_the_phone_and_never_show_codes_tokens_or_passwords
     let code = h.code_for(JOHN).await;
     h.verify_otp(JOHN.1, &wrong_code(&code)).await;
     let verified = h.verify_otp(JOHN.1, &code).await;
-    let token = verified.body["data"]["resetToken"].as_str().unwrap().to_owned();
+    let token = verified.body["data"]["resetToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     h.reset_password(JOHN.1, &code, "SecretPass!42").await;
     h.sender.wait_for(2).await;
 
     let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    let events: String = h.events.lock().unwrap().iter().map(|e| format!("{e} {e:?}\n")).collect();
+    let events: String = h
+        .events
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|e| format!("{e} {e:?}\n"))
+        .collect();
     for (what, text) in [("log", &log), ("events", &events)] {
-        assert!(text.contains("+62812*****890"), "{what} shows the masked phone:\n{text}");
-        assert!(!text.contains("81234567890"), "{what} shows a full phone number:\n{text}");
-        assert!(!text.contains(&format!("code {code}")) && !text.contains(&format!("\"{code}\"")), "{what} shows the code");
+        assert!(
+            text.contains("+62812*****890"),
+            "{what} shows the masked phone:\n{text}"
+        );
+        assert!(
+            !text.contains("81234567890"),
+            "{what} shows a full phone number:\n{text}"
+        );
+        assert!(
+            !text.contains(&format!("code {code}")) && !text.contains(&format!("\"{code}\"")),
+            "{what} shows the code"
+        );
         assert!(!text.contains(&token), "{what} shows the reset token");
         assert!(!text.contains("SecretPass!42"), "{what} shows the password");
     }
-    assert!(log.contains("otp_reset::event"), "events go through tracing:\n{log}");
+    assert!(
+        log.contains("otp_reset::event"),
+        "events go through tracing:\n{log}"
+    );
 }

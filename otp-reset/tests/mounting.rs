@@ -13,9 +13,13 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tower::ServiceExt;
 
 fn app() -> Router {
-    let service = ForgotPassword::builder(MemoryUserStore::from_users(seed_users()), MemoryOtpStore::new(), RecordingSender::ready())
-        .build()
-        .unwrap();
+    let service = ForgotPassword::builder(
+        MemoryUserStore::from_users(seed_users()),
+        MemoryOtpStore::new(),
+        RecordingSender::ready(),
+    )
+    .build()
+    .unwrap();
     Router::new().nest_service("/api/forgot-password", service)
 }
 
@@ -25,7 +29,10 @@ async fn nested_in_axum_it_answers_under_the_prefix() {
         .method("POST")
         .uri("/api/forgot-password/request-otp")
         .header("content-type", "application/json")
-        .body(Body::from(format!(r#"{{"nama":"{}","noHp":"{}"}}"#, JOHN.0, JOHN.1)))
+        .body(Body::from(format!(
+            r#"{{"nama":"{}","noHp":"{}"}}"#,
+            JOHN.0, JOHN.1
+        )))
         .unwrap();
     let response = app().oneshot(request).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
@@ -33,8 +40,14 @@ async fn nested_in_axum_it_answers_under_the_prefix() {
     let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(json["phoneNumber"], "6281234567890");
 
-    let outside = Request::builder().uri("/request-otp").body(Body::empty()).unwrap();
-    assert_eq!(app().oneshot(outside).await.unwrap().status(), StatusCode::NOT_FOUND);
+    let outside = Request::builder()
+        .uri("/request-otp")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(
+        app().oneshot(outside).await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]
@@ -53,6 +66,10 @@ async fn it_serves_real_http_on_loopback() {
     server.abort();
 
     assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
-    assert!(answer.to_ascii_lowercase().contains("content-type: application/json"));
+    assert!(
+        answer
+            .to_ascii_lowercase()
+            .contains("content-type: application/json")
+    );
     assert!(answer.contains(r#""status":"READY""#), "{answer}");
 }
