@@ -47,6 +47,30 @@ impl Lang {
         best.map_or(Lang::Id, |(_, lang)| lang)
     }
 
+    /// The language's ISO 639-1 code (`id`, `en`), for stores that persist it.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Id => "id",
+            Lang::En => "en",
+        }
+    }
+
+    /// The language with this ISO 639-1 code, if it is one of ours.
+    ///
+    /// ```
+    /// use otp_reset::Lang;
+    ///
+    /// assert_eq!(Lang::from_code(Lang::En.code()), Some(Lang::En));
+    /// assert_eq!(Lang::from_code("fr"), None);
+    /// ```
+    pub fn from_code(code: &str) -> Option<Self> {
+        match code {
+            "id" | "in" => Some(Lang::Id),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
     pub(crate) fn from_headers(headers: &HeaderMap) -> Self {
         headers
             .get(http::header::ACCEPT_LANGUAGE)

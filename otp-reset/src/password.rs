@@ -107,13 +107,15 @@ impl Passwords {
     }
 
     /// Checks `password` against `stored`: an argon2 PHC string, or plain text as the seed
-    /// stored it (anything not starting with `$`), compared in constant time.
+    /// stored it, compared in constant time. A stored value in another hash format (`$2b$…`,
+    /// `$6$…`) is a [`PasswordError::UnsupportedHash`], never compared as text: typing a leaked
+    /// hash must not log anyone in.
     pub async fn verify(
         &self,
         password: &str,
         stored: &str,
     ) -> Result<PasswordCheck, PasswordError> {
-        if !stored.starts_with('$') {
+        if !looks_like_a_hash(stored) {
             let matched: bool = password.as_bytes().ct_eq(stored.as_bytes()).into();
             return Ok(if matched {
                 PasswordCheck::Match {
@@ -150,6 +152,19 @@ impl Passwords {
         .await
         .map_err(|e| PasswordError::Hashing(e.to_string()))?
     }
+}
+
+/// Whether `stored` is in the PHC or modular crypt format (`$id$…`) rather than plain text.
+fn looks_like_a_hash(stored: &str) -> bool {
+    let Some(rest) = stored.strip_prefix('$') else {
+        return false;
+    };
+    rest.split_once('$').is_some_and(|(id, _)| {
+        !id.is_empty()
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    })
 }
 
 fn argon2id() -> Argon2<'static> {
@@ -213,6 +228,23 @@ mod tests {
         let bcrypt = "$2b$12$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234";
         let err = Passwords::default().verify("x", bcrypt).await.unwrap_err();
         assert!(matches!(err, PasswordError::UnsupportedHash(_)));
+    }
+
+    #[tokio::test]
+    async fn a_legacy_password_that_starts_with_a_dollar_is_still_plain_text() {
+        let check = Passwords::default()
+            .verify("$ecret1", "$ecret1")
+            .await
+            .unwrap();
+        assert_eq!(
+            check,
+            PasswordCheck::Match {
+                needs_upgrade: true
+            }
+        );
+        assert!(looks_like_a_hash("$6$rounds=5000$salt$hash"));
+        assert!(!looks_like_a_hash("$Secret$1"));
+        assert!(!looks_like_a_hash("$ecret1"));
     }
 
     #[tokio::test]

@@ -82,7 +82,8 @@ impl PhoneNumber {
         self.0.to_string()
     }
 
-    /// The number with most digits hidden (`+62812*****890`), for logs and audit events.
+    /// The number with at least half its digits hidden (`+6281*******90`), for logs and
+    /// audit events.
     pub fn masked(self) -> MaskedPhone {
         MaskedPhone(self)
     }
@@ -118,22 +119,24 @@ impl fmt::Debug for PhoneNumber {
     }
 }
 
-/// A phone number shown with its middle digits hidden: `+62812*****890`.
+/// A phone number shown with at least half its digits hidden: `+6281*******90`.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct MaskedPhone(PhoneNumber);
 
 impl fmt::Display for MaskedPhone {
+    /// At least half the digits are hidden, whatever the number's length: a few leading digits
+    /// (the country and network) and the last two stay, so an operator can tell numbers apart.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let digits = self.0.digits();
-        let shown_head = 5.min(digits.len());
-        let shown_tail = 3.min(digits.len() - shown_head);
-        let hidden = digits.len() - shown_head - shown_tail;
+        let hidden = digits.len().div_ceil(2);
+        let tail = 2.min(digits.len() - hidden);
+        let head = digits.len() - hidden - tail;
         write!(
             f,
             "+{}{}{}",
-            &digits[..shown_head],
+            &digits[..head],
             "*".repeat(hidden),
-            &digits[digits.len() - shown_tail..]
+            &digits[digits.len() - tail..]
         )
     }
 }
@@ -201,11 +204,16 @@ mod tests {
     }
 
     #[test]
-    fn masking_hides_the_middle_digits() {
-        assert_eq!(phone("081234567890").masked().to_string(), "+62812*****890");
+    fn masking_hides_at_least_half_the_digits() {
+        assert_eq!(phone("081234567890").masked().to_string(), "+6281*******90");
         assert_eq!(
             format!("{:?}", phone("081234567890")),
-            "PhoneNumber(+62812*****890)"
+            "PhoneNumber(+6281*******90)"
         );
+        for n in [50_051_234u64, 6_281_234_567_890, 123_456_789_012_345] {
+            let shown = PhoneNumber(n).masked().to_string();
+            let hidden = shown.matches('*').count();
+            assert!(hidden * 2 >= n.to_string().len(), "{shown}");
+        }
     }
 }

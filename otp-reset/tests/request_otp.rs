@@ -121,6 +121,32 @@ async fn an_unknown_number_behaves_like_a_known_one_at_verification() {
     assert_eq!(answer.body["attemptsLeft"], 2);
 }
 
+/// Plays the same sequence against a phone's real name and a wrong one, and returns every
+/// answer (status, body, headers) in order.
+async fn probe(name: &str) -> Vec<(http::StatusCode, serde_json::Value, http::HeaderMap)> {
+    let h = Harness::new();
+    let mut answers = Vec::new();
+    let mut record = |a: common::Answer| answers.push((a.status, a.body, a.headers));
+    record(h.request_otp((name, JOHN.1)).await);
+    record(h.verify_otp(JOHN.1, "000000").await);
+    record(h.verify_otp(JOHN.1, "000001").await);
+    h.clock.advance(Duration::from_secs(61));
+    record(h.request_otp(("Surely Not The Name", JOHN.1)).await);
+    record(h.verify_otp(JOHN.1, "000002").await);
+    h.clock.advance(Duration::from_secs(16 * 60));
+    record(h.verify_otp(JOHN.1, "000003").await);
+    record(h.request_otp(("Surely Not The Name", JOHN.1)).await);
+    record(h.request_otp(("Surely Not The Name", JOHN.1)).await);
+    answers
+}
+
+#[tokio::test]
+async fn no_sequence_of_requests_tells_a_real_pair_from_a_wrong_one() {
+    // A real user's code replaced by a stand-in, stand-ins replaced by stand-ins, expiry and
+    // cooldowns: everything an attacker can observe is the same.
+    assert_eq!(probe(JOHN.0).await, probe("Jane Roe").await);
+}
+
 #[tokio::test]
 async fn reveal_answers_an_unknown_pair_with_the_seeds_404() {
     let h = Harness::with_policy(
@@ -132,6 +158,26 @@ async fn reveal_answers_an_unknown_pair_with_the_seeds_404() {
     let answer = h.request_otp(("Jane Roe", JOHN.1)).await;
     assert_eq!(answer.status, StatusCode::NOT_FOUND);
     assert_eq!(answer.message(), "User tidak ditemukan");
+}
+
+#[tokio::test]
+async fn reveal_still_counts_unknown_pairs_against_the_limits() {
+    let h = Harness::with_policy(
+        Policy::builder()
+            .with_unknown_user(UnknownUser::Reveal)
+            .build()
+            .unwrap(),
+    );
+    assert_eq!(
+        h.request_otp(("Jane Roe", JOHN.1)).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let guess = h.request_otp(("Joan Roe", JOHN.1)).await;
+    assert_eq!(
+        guess.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "names cannot be guessed without limit"
+    );
 }
 
 #[tokio::test]

@@ -230,21 +230,35 @@ async fn twenty_concurrent_resets_with_one_code_change_the_password_once() {
 }
 
 #[tokio::test]
-async fn the_owner_is_told_the_password_changed_in_their_language() {
+async fn the_owner_is_told_the_password_changed_in_the_language_the_code_was_sent_in() {
     let h = Harness::new();
-    let code = verified_code(&h).await;
     let request = http::Request::builder()
         .method("POST")
-        .uri("/reset-password")
+        .uri("/request-otp")
         .header("content-type", "application/json")
         .header("accept-language", "en")
         .body(http_body_util::Full::new(bytes::Bytes::from(
-            json!({ "noHp": JOHN.1, "otp": code, "newPassword": "newPass123", "confirmPassword": "newPass123" }).to_string(),
+            json!({ "nama": JOHN.0, "noHp": JOHN.1 }).to_string(),
         )))
         .unwrap();
     assert_eq!(
         common::send_request(&h.service, request).await.message(),
-        "Password updated, please login"
+        "OTP sent to WhatsApp"
+    );
+    let Message::Code {
+        code,
+        lang: Lang::En,
+        ..
+    } = &h.sender.wait_for(1).await[0].1
+    else {
+        panic!("expected an English code")
+    };
+    let code = code.expose().to_owned();
+    h.verify_otp(JOHN.1, &code).await;
+    // The reset itself comes without a language preference.
+    assert_eq!(
+        h.reset_password(JOHN.1, &code, "newPass123").await.status,
+        StatusCode::OK
     );
     let sent = h.sender.wait_for(2).await;
     assert_eq!(sent[1].0, JOHN.1.parse::<PhoneNumber>().unwrap());
@@ -253,6 +267,38 @@ async fn the_owner_is_told_the_password_changed_in_their_language() {
         Message::PasswordChanged { lang: Lang::En }
     ));
     assert!(sent[1].1.text().contains("If this was not you"));
+}
+
+#[tokio::test]
+async fn a_reset_whose_client_goes_away_still_completes() {
+    let h = Harness::new();
+    let code = verified_code(&h).await;
+    let body = json!({ "noHp": JOHN.1, "otp": code, "newPassword": "newPass123", "confirmPassword": "newPass123" });
+    let request = common::json_request(http::Method::POST, "/reset-password", &body);
+    // The client gives up while the password is being hashed: its future is dropped.
+    let abandoned = tokio::time::timeout(
+        std::time::Duration::from_millis(1),
+        common::send_request(&h.service, request),
+    )
+    .await;
+    assert!(
+        abandoned.is_err(),
+        "hashing takes longer than a millisecond"
+    );
+    let notice = h.sender.wait_for(2).await;
+    assert!(
+        matches!(notice[1].1, Message::PasswordChanged { .. }),
+        "the reset went on to the end"
+    );
+    let stored = john(h.service.users()).await.password;
+    assert!(matches!(
+        Passwords::default()
+            .verify("newPass123", &stored)
+            .await
+            .unwrap(),
+        PasswordCheck::Match { .. }
+    ));
+    assert!(h.event_names().contains(&"password_reset"));
 }
 
 /// A user store whose password writes fail while `failing` is set.
@@ -276,7 +322,7 @@ impl UserStore for FlakyUsers {
 }
 
 #[tokio::test]
-async fn a_failing_user_store_gets_503_and_the_code_survives_for_a_retry() {
+async fn a_failed_password_write_gets_503_and_the_code_is_not_given_back() {
     let failing = Arc::new(AtomicBool::new(true));
     let users = FlakyUsers {
         inner: MemoryUserStore::from_users(seed_users()),
@@ -299,10 +345,11 @@ async fn a_failing_user_store_gets_503_and_the_code_survives_for_a_retry() {
         "internals never reach the client"
     );
 
+    // The write may have landed before it failed: the code must not get a second use.
     failing.store(false, Ordering::SeqCst);
     assert_eq!(
-        h.reset_password(JOHN.1, &code, "newPass123").await.status,
-        StatusCode::OK
+        h.reset_password(JOHN.1, &code, "newPass123").await.error(),
+        "otp_not_found"
     );
 }
 

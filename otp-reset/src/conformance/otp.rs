@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::store::{ConsumeOutcome, IssueOutcome, NewCode, Proof, Refusal, VerifyOutcome};
-use crate::{Clock, Digest, OtpId, OtpRules, OtpStore, PhoneNumber, SystemClock, Timestamp};
+use crate::{
+    Clock, Digest, Lang, OtpId, OtpRules, OtpStore, PhoneNumber, SystemClock, Timestamp, UserId,
+};
 
 const SECOND: Duration = Duration::from_secs(1);
 
@@ -35,7 +37,15 @@ fn new_code(byte: u8) -> NewCode {
     NewCode {
         otp_id: OtpId::generate(),
         digest: digest(byte),
-        deliverable: true,
+        user_id: Some(UserId("1".into())),
+        lang: Lang::Id,
+    }
+}
+
+fn stand_in() -> NewCode {
+    NewCode {
+        user_id: None,
+        ..new_code(WRONG)
     }
 }
 
@@ -60,12 +70,13 @@ async fn issued<O: OtpStore>(
     rules: &OtpRules,
 ) -> OtpId {
     let code = new_code(byte);
+    let otp_id = code.otp_id;
     assert_eq!(
         issue(store, phone, code, now, rules).await,
         IssueOutcome::Issued,
-        "a first code must be issued"
+        "a code must be issued"
     );
-    code.otp_id
+    otp_id
 }
 
 async fn verify<O: OtpStore>(
@@ -481,41 +492,49 @@ pub async fn success_resets_the_failures<O: OtpStore>(make: impl Future<Output =
     );
 }
 
-/// A stand-in for an unknown pair leaves a live code of the phone's user in place.
-pub async fn stand_in_never_replaces_a_live_code<O: OtpStore>(make: impl Future<Output = O>) {
+/// The consumed record names the user the code was issued for and its language.
+pub async fn consumed_record_names_its_user_and_language<O: OtpStore>(
+    make: impl Future<Output = O>,
+) {
     let (store, r, now) = (make.await, rules(), t0());
-    let id = issued(&store, &phone(1), RIGHT, now, &r).await;
-    let later = now.plus(r.resend_cooldown);
-    let stand_in = NewCode {
-        otp_id: OtpId::generate(),
-        digest: digest(WRONG),
-        deliverable: false,
+    let code = NewCode {
+        lang: Lang::En,
+        ..new_code(RIGHT)
     };
     assert_eq!(
-        issue(&store, &phone(1), stand_in, later, &r).await,
+        issue(&store, &phone(1), code.clone(), now, &r).await,
         IssueOutcome::Issued
     );
-    assert_eq!(
-        verify(&store, &phone(1), RIGHT, later, &r).await,
-        VerifyOutcome::Verified { otp_id: id }
-    );
+    verify(&store, &phone(1), RIGHT, now, &r).await;
+    let ConsumeOutcome::Consumed(record) =
+        consume(&store, &phone(1), Proof::Code(digest(RIGHT)), now, &r).await
+    else {
+        panic!("a verified code must be consumed");
+    };
+    assert_eq!(record.otp_id, code.otp_id);
+    assert_eq!(record.user_id, code.user_id);
+    assert_eq!(record.lang, Lang::En);
+    assert_eq!(record.issued_at, now);
+    assert_eq!(record.expires_at, now.plus(r.code_ttl));
 }
 
-/// A stand-in counts against the limits like a real code, so the limits reveal nothing.
-pub async fn stand_in_counts_against_the_limits<O: OtpStore>(make: impl Future<Output = O>) {
+/// A stand-in for a pair that matches no user is limited and replaced exactly like a real code.
+pub async fn stand_in_counts_like_a_real_code<O: OtpStore>(make: impl Future<Output = O>) {
     let (store, r, now) = (make.await, rules(), t0());
-    let stand_in = NewCode {
-        otp_id: OtpId::generate(),
-        digest: digest(WRONG),
-        deliverable: false,
-    };
     assert_eq!(
-        issue(&store, &phone(1), stand_in, now, &r).await,
+        issue(&store, &phone(1), stand_in(), now, &r).await,
         IssueOutcome::Issued
     );
     assert!(matches!(
         issue(&store, &phone(1), new_code(RIGHT), now.plus(SECOND), &r).await,
         IssueOutcome::Refused(Refusal::Cooldown { .. })
+    ));
+    assert!(matches!(
+        verify(&store, &phone(1), RIGHT, now, &r).await,
+        VerifyOutcome::Mismatch {
+            attempts_left: 2,
+            ..
+        }
     ));
     let later = now.plus(r.resend_cooldown);
     let id = issued(&store, &phone(1), RIGHT, later, &r).await;

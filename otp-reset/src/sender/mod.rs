@@ -54,6 +54,39 @@ pub trait Sender: Send + Sync + fmt::Debug + 'static {
     }
 }
 
+/// A shared sender is a sender, so a server can pick one at run time and pass it as
+/// `Arc<dyn Sender>`.
+#[async_trait::async_trait]
+impl<S: Sender + ?Sized> Sender for std::sync::Arc<S> {
+    async fn send(&self, to: &PhoneNumber, message: &Message) -> Result<Delivered, SendError> {
+        (**self).send(to, message).await
+    }
+
+    fn state(&self) -> SenderState {
+        (**self).state()
+    }
+
+    fn can_send(&self) -> bool {
+        (**self).can_send()
+    }
+}
+
+/// A boxed sender is a sender, like a shared one.
+#[async_trait::async_trait]
+impl<S: Sender + ?Sized> Sender for Box<S> {
+    async fn send(&self, to: &PhoneNumber, message: &Message) -> Result<Delivered, SendError> {
+        (**self).send(to, message).await
+    }
+
+    fn state(&self) -> SenderState {
+        (**self).state()
+    }
+
+    fn can_send(&self) -> bool {
+        (**self).can_send()
+    }
+}
+
 /// A delivered message.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Delivered {
@@ -111,7 +144,8 @@ pub enum SenderState {
     },
     /// Gave up, with the reason (such as an incompatible messaging web app version).
     Failed {
-        /// What went wrong, for the operator.
+        /// What went wrong, in a few words for the operator. `bot-status` shows it publicly, so
+        /// it must name the kind of failure only: no paths, addresses, ids or secrets.
         reason: String,
     },
 }

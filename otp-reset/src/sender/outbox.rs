@@ -43,8 +43,12 @@ impl Outbox {
         Self { queue }
     }
 
-    /// A place in the queue, held before any state changes so that a full queue refuses the
-    /// request instead of leaving a code nobody will receive.
+    /// Whether the queue has room now: a cheap early refusal while the sender is backlogged.
+    pub(crate) fn has_room(&self) -> bool {
+        self.queue.capacity() > 0
+    }
+
+    /// A place in the queue; the message is queued when the place is used.
     pub(crate) fn reserve(&self) -> Result<mpsc::Permit<'_, Envelope>, OutboxFull> {
         self.queue.try_reserve().map_err(|_| OutboxFull)
     }

@@ -180,7 +180,7 @@ impl Route {
 }
 
 impl<U: UserStore, O: OtpStore> Inner<U, O> {
-    async fn route<B>(&self, request: Request<B>, lang: Lang) -> Result<Reply, ApiError>
+    async fn route<B>(self: &Arc<Self>, request: Request<B>, lang: Lang) -> Result<Reply, ApiError>
     where
         B: Body,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -196,7 +196,7 @@ impl<U: UserStore, O: OtpStore> Inner<U, O> {
         match route {
             Route::RequestOtp => self.request_otp(&fields, lang).await,
             Route::VerifyOtp => self.verify_otp(&fields).await,
-            Route::ResetPassword => self.reset_password(&fields, lang).await,
+            Route::ResetPassword => self.reset_password(&fields).await,
             Route::BotStatus => Ok(self.bot_status()),
         }
     }

@@ -130,8 +130,8 @@ impl ApiError {
             .with_retry_after(Duration::from_secs(5))
     }
 
-    pub(crate) fn store(error: StoreError) -> Self {
-        tracing::error!(target: "otp_reset", error = %error, source = ?std::error::Error::source(&error), "store failed");
+    /// 503 with a generic message; the cause is logged by the caller.
+    pub(crate) fn server_trouble() -> Self {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "server_error",
@@ -139,16 +139,17 @@ impl ApiError {
         )
     }
 
+    pub(crate) fn store(error: StoreError) -> Self {
+        tracing::error!(target: "otp_reset", error = %error, source = ?std::error::Error::source(&error), "store failed");
+        Self::server_trouble()
+    }
+
     pub(crate) fn password(error: PasswordError) -> Self {
         match error {
             PasswordError::Busy => Self::busy(),
             other => {
                 tracing::error!(target: "otp_reset", error = %other, "password hashing failed");
-                Self::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "server_error",
-                    Msg::ServerTrouble,
-                )
+                Self::server_trouble()
             }
         }
     }

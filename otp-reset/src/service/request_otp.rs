@@ -11,8 +11,9 @@ use crate::{Digest, Message, OtpCode, OtpId, OtpStore, UnknownUser, UserStore};
 
 impl<U: UserStore, O: OtpStore> Inner<U, O> {
     /// A known and an unknown pair take the same steps (lookup, code, keyed digest, issue
-    /// against the per-phone limits), so neither the answer nor its timing tells them apart;
-    /// only the known one's code is queued for the sender, and queueing does not wait.
+    /// against the per-phone limits, a place in the queue), and leave the same kind of record
+    /// behind, so neither the answer, nor its timing, nor any later answer tells them apart;
+    /// only the known pair's code is handed to the sender, and that does not wait.
     pub(super) async fn request_otp(&self, fields: &Fields, lang: Lang) -> Result<Reply, ApiError> {
         let name = fields.required("nama", Msg::NameRequired, 100)?;
         let phone = self.phone(fields)?;
@@ -21,32 +22,28 @@ impl<U: UserStore, O: OtpStore> Inner<U, O> {
         if !sender_ready && !development {
             return Err(ApiError::sender_unavailable());
         }
-        // Hold a place in the queue before changing anything: a full queue refuses every phone
-        // alike and leaves no code behind that nobody will receive.
-        let place = if sender_ready {
-            Some(self.outbox.reserve().map_err(|_| ApiError::busy())?)
-        } else {
-            None
-        };
+        if sender_ready && !self.outbox.has_room() {
+            return Err(ApiError::busy());
+        }
 
         let user = self.users.find_by_name_and_phone(name, &phone).await?;
-        if user.is_none() && self.policy.unknown_user() == UnknownUser::Reveal {
-            return Err(Self::user_not_found());
-        }
-        let known_user = user.is_some();
         let code = OtpCode::generate(self.policy.code_length());
-        let real_digest = self.codes.code_digest(&phone, code.expose());
-        let digest = if known_user {
-            real_digest
-        } else {
-            Digest::unmatchable()
-        };
+        let digest = self.codes.code_digest(&phone, code.expose());
+        let known_user = user.is_some();
         let new_code = NewCode {
             otp_id: OtpId::generate(),
-            digest,
-            deliverable: known_user,
+            // A stand-in keeps a digest no code has, so it can never be verified.
+            digest: if known_user {
+                digest
+            } else {
+                Digest::unmatchable()
+            },
+            user_id: user.map(|user| user.id),
+            lang,
         };
+        let otp_id = new_code.otp_id;
 
+        // The limits count every request for the phone, whether or not the pair exists.
         let now = self.clock.now();
         match self
             .otps
@@ -62,12 +59,22 @@ impl<U: UserStore, O: OtpStore> Inner<U, O> {
                 return Err(ApiError::refused(refusal));
             }
         }
+        if !known_user && self.policy.unknown_user() == UnknownUser::Reveal {
+            return Err(Self::user_not_found());
+        }
         self.events.emit(Event::CodeRequested {
             phone: phone.masked(),
-            otp_id: new_code.otp_id,
+            otp_id,
             known_user,
         });
 
+        // Taken only now, so a slow store never holds places in the queue; taken for a
+        // stand-in too, so a full queue answers every pair alike.
+        let place = if sender_ready {
+            Some(self.outbox.reserve().map_err(|_| ApiError::busy())?)
+        } else {
+            None
+        };
         let mut reply = Reply::ok(Msg::CodeSent).with("phoneNumber", phone.digits());
         if development && known_user {
             reply = reply.with("testOTP", code.expose());

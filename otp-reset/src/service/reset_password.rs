@@ -1,36 +1,52 @@
 //! `POST /reset-password`: consume the verified code once, then store the new password's hash.
 
+use std::sync::Arc;
+
+use zeroize::Zeroizing;
+
 use super::Inner;
 use super::body::Fields;
 use super::reply::{ApiError, Reply};
 use crate::events::Event;
-use crate::lang::{Lang, Msg};
+use crate::lang::Msg;
 use crate::sender::outbox::Envelope;
 use crate::store::{ConsumeOutcome, Proof};
-use crate::{Message, OtpStore, PhoneNumber, UserId, UserStore};
+use crate::{Message, OtpStore, PhoneNumber, UserStore};
 
 impl<U: UserStore, O: OtpStore> Inner<U, O> {
     /// The code is consumed first, atomically, so of any number of racing resets exactly one
-    /// goes on to change the password; if a later step fails, the code is put back so the user
-    /// can try again, and the password is unchanged.
+    /// goes on to change the password.
+    ///
+    /// From the consumption on, the work runs in its own task: a client that goes away
+    /// mid-reset (and so drops this future) neither loses the code nor leaves a password
+    /// changed without its event and notice.
     pub(super) async fn reset_password(
-        &self,
+        self: &Arc<Self>,
         fields: &Fields,
-        lang: Lang,
     ) -> Result<Reply, ApiError> {
         let phone = self.phone(fields)?;
         let token = fields.optional("resetToken", 128)?;
-        let code = match token {
-            Some(_) => None,
-            None => Some(self.code(fields)?),
+        let proof = match token {
+            Some(token) => Proof::ResetToken(self.codes.token_digest(&phone, token)),
+            None => Proof::Code(self.codes.code_digest(&phone, self.code(fields)?)),
         };
-        let password = self.new_password(fields)?;
-        let proof = match (token, code) {
-            (Some(token), _) => Proof::ResetToken(self.codes.token_digest(&phone, token)),
-            (None, Some(code)) => Proof::Code(self.codes.code_digest(&phone, code)),
-            (None, None) => return Err(ApiError::bad_request("otp_required", Msg::OtpRequired)),
-        };
+        let password = Zeroizing::new(self.new_password(fields)?.to_owned());
 
+        let inner = Arc::clone(self);
+        tokio::spawn(async move { inner.consume_and_replace(phone, proof, password).await })
+            .await
+            .unwrap_or_else(|failure| {
+                tracing::error!(target: "otp_reset", error = %failure, "reset task failed");
+                Err(ApiError::server_trouble())
+            })
+    }
+
+    async fn consume_and_replace(
+        &self,
+        phone: PhoneNumber,
+        proof: Proof,
+        password: Zeroizing<String>,
+    ) -> Result<Reply, ApiError> {
         let now = self.clock.now();
         let record = match self
             .otps
@@ -51,30 +67,37 @@ impl<U: UserStore, O: OtpStore> Inner<U, O> {
             ConsumeOutcome::Expired => return Err(Self::expired()),
             ConsumeOutcome::NoCode => return Err(Self::no_code()),
         };
+        // A stand-in's digest matches no code, so a consumed record always names its user.
+        let Some(user_id) = record.user_id.clone() else {
+            return Err(Self::no_code());
+        };
+        let lang = record.lang;
 
-        let user_id = match self.replace_password(&phone, password).await {
-            Ok(user_id) => user_id,
+        let phc = match self.passwords.hash(&password).await {
+            Ok(phc) => phc,
             Err(error) => {
-                match self.otps.restore(&phone, record, now).await {
-                    Ok(_) => {}
-                    Err(restore_error) => {
-                        tracing::warn!(target: "otp_reset", error = %restore_error, "could not restore a code after a failed reset");
-                    }
+                // Nothing was written: give the code back so the user can simply retry.
+                if let Err(restore) = self.otps.restore(&phone, record, now).await {
+                    tracing::warn!(target: "otp_reset", error = %restore, "could not restore a code after a failed reset");
                 }
-                return Err(error);
+                return Err(ApiError::password(error));
             }
         };
+        // A failed write may still have landed, so the code stays consumed: giving it back
+        // could let it reset the password a second time.
+        if !self.users.set_password_hash(&user_id, &phc).await? {
+            return Err(Self::user_not_found());
+        }
+
         self.events.emit(Event::PasswordReset {
             phone: phone.masked(),
             user_id,
         });
-        self.outbox.offer(
-            Envelope {
-                to: phone,
-                message: Message::PasswordChanged { lang },
-            },
-            &self.events,
-        );
+        let notice = Envelope {
+            to: phone,
+            message: Message::PasswordChanged { lang },
+        };
+        self.outbox.offer(notice, &self.events);
         Ok(Reply::ok(Msg::PasswordReset))
     }
 
@@ -106,26 +129,5 @@ impl<U: UserStore, O: OtpStore> Inner<U, O> {
             ));
         }
         Ok(password)
-    }
-
-    async fn replace_password(
-        &self,
-        phone: &PhoneNumber,
-        password: &str,
-    ) -> Result<UserId, ApiError> {
-        let user = self
-            .users
-            .find_by_phone(phone)
-            .await?
-            .ok_or_else(Self::user_not_found)?;
-        let phc = self
-            .passwords
-            .hash(password)
-            .await
-            .map_err(ApiError::password)?;
-        if !self.users.set_password_hash(&user.id, &phc).await? {
-            return Err(Self::user_not_found());
-        }
-        Ok(user.id)
     }
 }

@@ -30,23 +30,17 @@ impl PhoneLedger {
             return IssueOutcome::Refused(refusal);
         }
         self.recent_sends.push_back(now);
-        let keeps_live_code = !code.deliverable
-            && self
-                .code
-                .as_ref()
-                .is_some_and(|live| live.deliverable && now < live.expires_at);
-        if !keeps_live_code {
-            self.code = Some(CodeRecord {
-                otp_id: code.otp_id,
-                digest: code.digest,
-                issued_at: now,
-                expires_at: now.plus(rules.code_ttl),
-                attempts: 0,
-                verified: false,
-                reset_token: None,
-                deliverable: code.deliverable,
-            });
-        }
+        self.code = Some(CodeRecord {
+            otp_id: code.otp_id,
+            digest: code.digest,
+            user_id: code.user_id,
+            lang: code.lang,
+            issued_at: now,
+            expires_at: now.plus(rules.code_ttl),
+            attempts: 0,
+            verified: false,
+            reset_token: None,
+        });
         IssueOutcome::Issued
     }
 

@@ -26,7 +26,7 @@ use std::time::Duration;
 pub use ledger::PhoneLedger;
 pub use memory::{MemoryOtpStore, MemoryUserStore};
 
-use crate::{Digest, OtpId, OtpRules, PhoneNumber, Timestamp};
+use crate::{Digest, Lang, OtpId, OtpRules, PhoneNumber, Timestamp};
 
 /// A store failed: it could not be reached, timed out, or found its data corrupt.
 ///
@@ -144,6 +144,11 @@ pub struct CodeRecord {
     pub otp_id: OtpId,
     /// The keyed digest of the code.
     pub digest: Digest,
+    /// The user the code was sent to, whose password it resets; `None` for the stand-in kept
+    /// for a pair that matches no user (whose digest no code matches).
+    pub user_id: Option<UserId>,
+    /// The language the code was sent in, which the password-changed notice uses too.
+    pub lang: Lang,
     /// When it was issued.
     pub issued_at: Timestamp,
     /// When it stops being accepted.
@@ -154,21 +159,21 @@ pub struct CodeRecord {
     pub verified: bool,
     /// The digest of the reset token handed out at verification, if any.
     pub reset_token: Option<Digest>,
-    /// Whether the code was sent to a user (`false` for the stand-in kept for a pair that
-    /// matches no user, so that the limits and answers are the same).
-    pub deliverable: bool,
 }
 
 /// A code to issue, as the service hands it to [`OtpStore::issue`].
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct NewCode {
     /// Its id.
     pub otp_id: OtpId,
     /// The keyed digest of the code.
     pub digest: Digest,
-    /// `false` for the stand-in for a pair that matches no user: it counts against the limits
-    /// like a real code, but never replaces a live deliverable code.
-    pub deliverable: bool,
+    /// The user it is sent to, or `None` for a stand-in for a pair that matches no user. A
+    /// stand-in is stored and limited exactly like a real code, so that nothing an attacker can
+    /// observe tells the two apart.
+    pub user_id: Option<UserId>,
+    /// The language it is sent in.
+    pub lang: Lang,
 }
 
 /// What [`OtpStore::issue`] did.
@@ -214,7 +219,8 @@ impl Refusal {
 /// What [`OtpStore::verify`] found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum VerifyOutcome {
-    /// The code was right; it is now verified and carries the new reset token.
+    /// The code was right; it is now verified, and the reset token passed to
+    /// [`OtpStore::verify`] is attached to it.
     Verified {
         /// The code's id.
         otp_id: OtpId,
@@ -276,9 +282,8 @@ pub trait OtpStore: Send + Sync + 'static {
     /// Issues `code` for `phone`, unless the phone is locked out, has had
     /// [`OtpRules::max_sends_per_window`] codes within the window, or got a code less than
     /// [`OtpRules::resend_cooldown`] ago. An issued code replaces the previous one (whose
-    /// attempts and verification are gone with it) and counts as one send; a code that is not
-    /// [`deliverable`](NewCode::deliverable) counts as a send but leaves a live deliverable
-    /// code in place. Failures on the phone are not reset by a new code.
+    /// attempts and verification are gone with it) and counts as one send. Failures on the
+    /// phone are not reset by a new code.
     fn issue(
         &self,
         phone: &PhoneNumber,
@@ -288,11 +293,12 @@ pub trait OtpStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<IssueOutcome, StoreError>> + Send;
 
     /// Records one verification attempt in one step: compares `candidate` with the phone's
-    /// code in constant time; if right, marks it verified, attaches `reset_token` and resets the
-    /// phone's consecutive failures; if wrong, counts the attempt on the code and the failure on
-    /// the phone. An expired or used-up code is reported without counting. However many
-    /// attempts race, no more than [`OtpRules::max_attempts`] wrong ones are ever counted on a
-    /// code and a code is never verified after they are.
+    /// code digest (keyed digests, so a plain equality test leaks nothing useful); if right,
+    /// marks the code verified, attaches `reset_token` and resets the phone's consecutive
+    /// failures; if wrong, counts the attempt on the code and the failure on the phone. An
+    /// expired or used-up code is reported without counting. However many attempts race, no
+    /// more than [`OtpRules::max_attempts`] wrong ones are ever counted on a code, and a code
+    /// is never verified after they are.
     fn verify(
         &self,
         phone: &PhoneNumber,
