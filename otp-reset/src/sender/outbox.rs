@@ -21,9 +21,13 @@ pub(crate) struct Envelope {
 }
 
 /// The sending half of the queue; one task drains it into the [`Sender`].
+///
+/// The queue also carries stand-ins (`None`) for pairs that match no user, which the drain task
+/// drops: queueing one costs what queueing a message costs (including waking the drain task), and
+/// they take places like messages do, so neither timing nor a full queue tells the pairs apart.
 #[derive(Clone, Debug)]
 pub(crate) struct Outbox {
-    queue: mpsc::Sender<Envelope>,
+    queue: mpsc::Sender<Option<Envelope>>,
 }
 
 /// The queue was full: the sender cannot keep up.
@@ -34,9 +38,10 @@ impl Outbox {
     /// Starts the drain task on the current tokio runtime. It ends when every [`Outbox`] clone
     /// is dropped and the queue is empty.
     pub(crate) fn start(sender: Arc<dyn Sender>, events: Events, capacity: usize) -> Self {
-        let (queue, mut pending) = mpsc::channel::<Envelope>(capacity.max(1));
+        let (queue, mut pending) = mpsc::channel::<Option<Envelope>>(capacity.max(1));
         tokio::spawn(async move {
-            while let Some(envelope) = pending.recv().await {
+            while let Some(item) = pending.recv().await {
+                let Some(envelope) = item else { continue };
                 deliver(&*sender, &events, envelope).await;
             }
         });
@@ -49,19 +54,18 @@ impl Outbox {
     }
 
     /// A place in the queue; the message is queued when the place is used.
-    pub(crate) fn reserve(&self) -> Result<mpsc::Permit<'_, Envelope>, OutboxFull> {
+    pub(crate) fn reserve(&self) -> Result<mpsc::Permit<'_, Option<Envelope>>, OutboxFull> {
         self.queue.try_reserve().map_err(|_| OutboxFull)
     }
 
     /// Queues a message if there is room, reporting a full queue as a failed send.
     pub(crate) fn offer(&self, envelope: Envelope, events: &Events) {
-        if let Err(
-            mpsc::error::TrySendError::Full(envelope) | mpsc::error::TrySendError::Closed(envelope),
-        ) = self.queue.try_send(envelope)
-        {
+        let phone = envelope.to.masked();
+        let kind = MessageKind::of(&envelope.message);
+        if self.queue.try_send(Some(envelope)).is_err() {
             events.emit(Event::SendFailed {
-                phone: envelope.to.masked(),
-                kind: MessageKind::of(&envelope.message),
+                phone,
+                kind,
                 error: "outbox full".into(),
             });
         }

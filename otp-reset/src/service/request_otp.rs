@@ -79,13 +79,14 @@ impl<U: UserStore, O: OtpStore> Inner<U, O> {
         if development && known_user {
             reply = reply.with("testOTP", code.expose());
         }
-        if let (true, Some(place)) = (known_user, place) {
+        if let Some(place) = place {
             let message = Message::Code {
                 code,
                 ttl: self.policy.code_ttl(),
                 lang,
             };
-            place.send(Envelope { to: phone, message });
+            // A stand-in goes through the queue too, and is dropped at its end.
+            place.send(known_user.then_some(Envelope { to: phone, message }));
         }
         Ok(reply)
     }

@@ -1,0 +1,136 @@
+//! The routes through the Service in-process, with the in-memory stores.
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use criterion::{Criterion, criterion_group, criterion_main};
+use http::Request;
+use http_body_util::Full;
+use otp_reset::{
+    Delivered, ForgotPassword, ManualClock, MemoryOtpStore, MemoryUserStore, Message, PhoneNumber,
+    Policy, SendError, Sender, SenderState, User, UserId,
+};
+use tower::ServiceExt;
+
+/// Delivers nothing, instantly: the benchmarks measure the flow, not a transport.
+#[derive(Debug)]
+struct NullSender;
+
+#[otp_reset::async_trait]
+impl Sender for NullSender {
+    async fn send(&self, _: &PhoneNumber, _: &Message) -> Result<Delivered, SendError> {
+        Ok(Delivered::default())
+    }
+    fn state(&self) -> SenderState {
+        SenderState::Ready
+    }
+}
+
+type Service = ForgotPassword<MemoryUserStore, MemoryOtpStore>;
+
+fn service(policy: Policy, clock: Arc<ManualClock>) -> Service {
+    let users = MemoryUserStore::from_users([User {
+        id: UserId("1".into()),
+        name: "John Doe".into(),
+        phone: "081234567890".parse().unwrap(),
+        password: "password123".into(),
+    }]);
+    ForgotPassword::builder(users, MemoryOtpStore::new(), NullSender)
+        .with_policy(policy)
+        .with_clock(clock)
+        .with_secret([7u8; 32])
+        .build()
+        .unwrap()
+}
+
+fn post(path: &str, body: &serde_json::Value) -> Request<Full<Bytes>> {
+    Request::builder()
+        .method("POST")
+        .uri(path)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body.to_string())))
+        .unwrap()
+}
+
+async fn call(service: &Service, request: Request<Full<Bytes>>) -> http::StatusCode {
+    service.clone().oneshot(request).await.unwrap().status()
+}
+
+fn verify(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let clock = Arc::new(ManualClock::new());
+    let policy = Policy::builder()
+        .with_code_exposed_for_development(true)
+        .build()
+        .unwrap();
+    let service = runtime.block_on(async { service(policy, Arc::clone(&clock)) });
+    let code = runtime.block_on(async {
+        let answer = service
+            .clone()
+            .oneshot(post(
+                "/request-otp",
+                &serde_json::json!({ "nama": "John Doe", "noHp": "081234567890" }),
+            ))
+            .await
+            .unwrap();
+        let body = http_body_util::BodyExt::collect(answer.into_body())
+            .await
+            .unwrap()
+            .to_bytes();
+        let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        json["testOTP"].as_str().unwrap().to_owned()
+    });
+
+    let mut group = c.benchmark_group("verify-otp in-memory");
+    let right = serde_json::json!({ "noHp": "081234567890", "otp": code });
+    group.bench_function("right code", |b| {
+        b.to_async(&runtime)
+            .iter(|| call(&service, post("/verify-otp", &right)));
+    });
+    // Three wrong guesses use the code up; from then on every guess is refused by the store.
+    let wrong = serde_json::json!({ "noHp": "081234567890", "otp": if code == "000000" { "111111" } else { "000000" } });
+    group.bench_function("refused guess", |b| {
+        b.to_async(&runtime)
+            .iter(|| call(&service, post("/verify-otp", &wrong)));
+    });
+    group.finish();
+}
+
+fn request(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    // No cooldown and a cap no loop reaches, so every request issues a code.
+    let policy = Policy::builder()
+        .with_resend_cooldown(Duration::ZERO)
+        .with_send_cap(u32::MAX, Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let clock = Arc::new(ManualClock::new());
+    let service = runtime.block_on(async { service(policy, Arc::clone(&clock)) });
+
+    let mut group = c.benchmark_group("request-otp in-memory, conceal");
+    for (label, name) in [("known pair", "John Doe"), ("unknown pair", "Jane Roe")] {
+        let body = serde_json::json!({ "nama": name, "noHp": "081234567890" });
+        group.bench_function(label, |b| {
+            b.to_async(&runtime).iter(|| {
+                clock.advance(Duration::from_secs(1));
+                call(&service, post("/request-otp", &body))
+            });
+        });
+    }
+    group.finish();
+}
+
+criterion_group! {
+    name = flow;
+    config = Criterion::default().measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1));
+    targets = verify, request
+}
+criterion_main!(flow);
