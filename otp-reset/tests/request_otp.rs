@@ -342,15 +342,12 @@ async fn ten_failures_in_a_row_lock_the_phone_out_of_new_codes() {
 #[tokio::test]
 async fn english_is_answered_to_clients_that_prefer_it() {
     let h = Harness::new();
-    let request = http::Request::builder()
-        .method("POST")
-        .uri("/request-otp")
-        .header("content-type", "application/json")
-        .header("accept-language", "en-US,en;q=0.9,id;q=0.5")
-        .body(http_body_util::Full::new(bytes::Bytes::from(
-            json!({ "noHp": JOHN.1 }).to_string(),
-        )))
-        .unwrap();
-    let answer = common::send_request(&h.service, request).await;
+    let answer = h
+        .post_in(
+            "en-US,en;q=0.9,id;q=0.5",
+            "/request-otp",
+            json!({ "noHp": JOHN.1 }),
+        )
+        .await;
     assert_eq!(answer.message(), "Name is required");
 }

@@ -232,19 +232,14 @@ async fn twenty_concurrent_resets_with_one_code_change_the_password_once() {
 #[tokio::test]
 async fn the_owner_is_told_the_password_changed_in_the_language_the_code_was_sent_in() {
     let h = Harness::new();
-    let request = http::Request::builder()
-        .method("POST")
-        .uri("/request-otp")
-        .header("content-type", "application/json")
-        .header("accept-language", "en")
-        .body(http_body_util::Full::new(bytes::Bytes::from(
-            json!({ "nama": JOHN.0, "noHp": JOHN.1 }).to_string(),
-        )))
-        .unwrap();
-    assert_eq!(
-        common::send_request(&h.service, request).await.message(),
-        "OTP sent to WhatsApp"
-    );
+    let answer = h
+        .post_in(
+            "en",
+            "/request-otp",
+            json!({ "nama": JOHN.0, "noHp": JOHN.1 }),
+        )
+        .await;
+    assert_eq!(answer.message(), "OTP sent to WhatsApp");
     let Message::Code {
         code,
         lang: Lang::En,

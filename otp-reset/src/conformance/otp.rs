@@ -105,6 +105,27 @@ async fn consume<O: OtpStore>(
         .unwrap_or_else(|e| panic!("consume failed: {e}"))
 }
 
+/// Runs `count` calls of `op` at once, each in its own task, and returns their results.
+async fn race<O, T, F, Fut>(store: &Arc<O>, count: u8, op: F) -> Vec<T>
+where
+    O: OtpStore,
+    F: Fn(Arc<O>, u8) -> Fut,
+    Fut: Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let tasks: Vec<_> = (0..count)
+        .map(|i| tokio::spawn(op(Arc::clone(store), i)))
+        .collect();
+    let mut results = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        results.push(
+            task.await
+                .unwrap_or_else(|e| panic!("a racing call failed: {e}")),
+        );
+    }
+    results
+}
+
 /// The right code verifies, and verifies again if repeated.
 pub async fn issued_code_verifies<O: OtpStore>(make: impl Future<Output = O>) {
     let (store, r, now) = (make.await, rules(), t0());
@@ -149,19 +170,14 @@ pub async fn concurrent_wrong_guesses_never_exceed_the_limit<O: OtpStore>(
 ) {
     let (store, r, now) = (Arc::new(make.await), rules(), t0());
     issued(&*store, &phone(1), RIGHT, now, &r).await;
-    let guesses: Vec<_> = (0..50)
-        .map(|_| {
-            let store = Arc::clone(&store);
-            tokio::spawn(async move { verify(&*store, &phone(1), WRONG, now, &r).await })
-        })
-        .collect();
+    let outcomes = race(&store, 50, move |store, _| async move {
+        verify(&*store, &phone(1), WRONG, now, &r).await
+    })
+    .await;
     let mut left_seen = Vec::new();
     let mut exhausted = 0;
-    for guess in guesses {
-        match guess
-            .await
-            .unwrap_or_else(|e| panic!("guess task failed: {e}"))
-        {
+    for outcome in outcomes {
+        match outcome {
             VerifyOutcome::Mismatch { attempts_left, .. } => left_seen.push(attempts_left),
             VerifyOutcome::AttemptsExhausted => exhausted += 1,
             other => panic!("unexpected outcome of a wrong guess: {other:?}"),
@@ -184,20 +200,16 @@ pub async fn concurrent_wrong_guesses_never_exceed_the_limit<O: OtpStore>(
 pub async fn concurrent_right_guesses_all_verify<O: OtpStore>(make: impl Future<Output = O>) {
     let (store, r, now) = (Arc::new(make.await), rules(), t0());
     let id = issued(&*store, &phone(1), RIGHT, now, &r).await;
-    let guesses: Vec<_> = (0..20)
-        .map(|_| {
-            let store = Arc::clone(&store);
-            tokio::spawn(async move { verify(&*store, &phone(1), RIGHT, now, &r).await })
-        })
-        .collect();
-    for guess in guesses {
-        assert_eq!(
-            guess
-                .await
-                .unwrap_or_else(|e| panic!("guess task failed: {e}")),
-            VerifyOutcome::Verified { otp_id: id }
-        );
-    }
+    let outcomes = race(&store, 20, move |store, _| async move {
+        verify(&*store, &phone(1), RIGHT, now, &r).await
+    })
+    .await;
+    assert!(
+        outcomes
+            .iter()
+            .all(|&o| o == VerifyOutcome::Verified { otp_id: id }),
+        "{outcomes:?}"
+    );
 }
 
 /// 20 consumptions of one verified code at once: exactly one succeeds.
@@ -207,20 +219,13 @@ pub async fn verified_code_is_consumed_exactly_once_under_concurrency<O: OtpStor
     let (store, r, now) = (Arc::new(make.await), rules(), t0());
     let id = issued(&*store, &phone(1), RIGHT, now, &r).await;
     verify(&*store, &phone(1), RIGHT, now, &r).await;
-    let attempts: Vec<_> = (0..20)
-        .map(|_| {
-            let store = Arc::clone(&store);
-            tokio::spawn(async move {
-                consume(&*store, &phone(1), Proof::Code(digest(RIGHT)), now, &r).await
-            })
-        })
-        .collect();
+    let outcomes = race(&store, 20, move |store, _| async move {
+        consume(&*store, &phone(1), Proof::Code(digest(RIGHT)), now, &r).await
+    })
+    .await;
     let mut consumed = 0;
-    for attempt in attempts {
-        match attempt
-            .await
-            .unwrap_or_else(|e| panic!("consume task failed: {e}"))
-        {
+    for outcome in outcomes {
+        match outcome {
             ConsumeOutcome::Consumed(record) => {
                 assert_eq!(record.otp_id, id);
                 consumed += 1;
@@ -358,22 +363,15 @@ pub async fn concurrent_issues_for_one_phone_issue_once<O: OtpStore>(
     make: impl Future<Output = O>,
 ) {
     let (store, r, now) = (Arc::new(make.await), rules(), t0());
-    let requests: Vec<_> = (0..20u8)
-        .map(|i| {
-            let store = Arc::clone(&store);
-            tokio::spawn(async move {
-                (
-                    i,
-                    issue(&*store, &phone(1), new_code(10 + i), now, &r).await,
-                )
-            })
-        })
-        .collect();
+    let outcomes = race(&store, 20, move |store, i| async move {
+        (
+            i,
+            issue(&*store, &phone(1), new_code(10 + i), now, &r).await,
+        )
+    })
+    .await;
     let mut winners = Vec::new();
-    for request in requests {
-        let (i, outcome) = request
-            .await
-            .unwrap_or_else(|e| panic!("issue task failed: {e}"));
+    for (i, outcome) in outcomes {
         match outcome {
             IssueOutcome::Issued => winners.push(i),
             IssueOutcome::Refused(Refusal::Cooldown { .. }) => {}

@@ -71,22 +71,6 @@ impl<S: Sender + ?Sized> Sender for std::sync::Arc<S> {
     }
 }
 
-/// A boxed sender is a sender, like a shared one.
-#[async_trait::async_trait]
-impl<S: Sender + ?Sized> Sender for Box<S> {
-    async fn send(&self, to: &PhoneNumber, message: &Message) -> Result<Delivered, SendError> {
-        (**self).send(to, message).await
-    }
-
-    fn state(&self) -> SenderState {
-        (**self).state()
-    }
-
-    fn can_send(&self) -> bool {
-        (**self).can_send()
-    }
-}
-
 /// A delivered message.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Delivered {

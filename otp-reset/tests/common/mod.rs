@@ -235,6 +235,16 @@ impl<U: UserStore, O: OtpStore> Harness<U, O> {
         send_request(&self.service, json_request(Method::POST, path, &body)).await
     }
 
+    /// A POST with an `Accept-Language` header.
+    pub async fn post_in(&self, accept_language: &str, path: &str, body: Value) -> Answer {
+        let mut request = json_request(Method::POST, path, &body);
+        let language = http::HeaderValue::from_str(accept_language).unwrap();
+        request
+            .headers_mut()
+            .insert(http::header::ACCEPT_LANGUAGE, language);
+        send_request(&self.service, request).await
+    }
+
     pub async fn get(&self, path: &str) -> Answer {
         let request = Request::builder()
             .uri(path)
