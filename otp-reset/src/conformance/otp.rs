@@ -5,7 +5,9 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::store::{ConsumeOutcome, IssueOutcome, NewCode, Proof, Refusal, VerifyOutcome};
+use crate::store::{
+    CodeRecord, ConsumeOutcome, IssueOutcome, NewCode, Proof, Refusal, VerifyOutcome,
+};
 use crate::{
     Clock, Digest, Lang, OtpId, OtpRules, OtpStore, PhoneNumber, SystemClock, Timestamp, UserId,
 };
@@ -103,6 +105,23 @@ async fn consume<O: OtpStore>(
         .consume(phone, proof, now, rules)
         .await
         .unwrap_or_else(|e| panic!("consume failed: {e}"))
+}
+
+/// Verifies phone 1's code (`RIGHT`) and consumes it, returning the record.
+async fn verify_and_consume<O: OtpStore>(store: &O, now: Timestamp, r: &OtpRules) -> CodeRecord {
+    verify(store, &phone(1), RIGHT, now, r).await;
+    match consume(store, &phone(1), Proof::Code(digest(RIGHT)), now, r).await {
+        ConsumeOutcome::Consumed(record) => record,
+        other => panic!("a verified code must be consumed, got {other:?}"),
+    }
+}
+
+/// Phone 1's verified code is consumed once, and is gone after.
+async fn consume_once<O: OtpStore>(store: &O, now: Timestamp, r: &OtpRules) {
+    let first = consume(store, &phone(1), Proof::Code(digest(RIGHT)), now, r).await;
+    assert!(matches!(first, ConsumeOutcome::Consumed(_)), "{first:?}");
+    let second = consume(store, &phone(1), Proof::Code(digest(RIGHT)), now, r).await;
+    assert_eq!(second, ConsumeOutcome::NoCode);
 }
 
 /// Runs `count` calls of `op` at once, each in its own task, and returns their results.
@@ -278,14 +297,7 @@ pub async fn consume_needs_a_verified_code<O: OtpStore>(make: impl Future<Output
         verify(&store, &phone(1), RIGHT, now, &r).await,
         VerifyOutcome::Verified { .. }
     ));
-    assert!(matches!(
-        consume(&store, &phone(1), Proof::Code(digest(RIGHT)), now, &r).await,
-        ConsumeOutcome::Consumed(_)
-    ));
-    assert_eq!(
-        consume(&store, &phone(1), Proof::Code(digest(RIGHT)), now, &r).await,
-        ConsumeOutcome::NoCode
-    );
+    consume_once(&store, now, &r).await;
 }
 
 /// Guessing at reset time is counted like guessing at verification, so it is no way around the
@@ -503,12 +515,7 @@ pub async fn consumed_record_names_its_user_and_language<O: OtpStore>(
         issue(&store, &phone(1), code.clone(), now, &r).await,
         IssueOutcome::Issued
     );
-    verify(&store, &phone(1), RIGHT, now, &r).await;
-    let ConsumeOutcome::Consumed(record) =
-        consume(&store, &phone(1), Proof::Code(digest(RIGHT)), now, &r).await
-    else {
-        panic!("a verified code must be consumed");
-    };
+    let record = verify_and_consume(&store, now, &r).await;
     assert_eq!(record.otp_id, code.otp_id);
     assert_eq!(record.user_id, code.user_id);
     assert_eq!(record.lang, Lang::En);
@@ -569,37 +576,20 @@ pub async fn purge_removes_expired_codes_only<O: OtpStore>(make: impl Future<Out
 pub async fn restore_puts_back_a_consumed_code_once<O: OtpStore>(make: impl Future<Output = O>) {
     let (store, r, now) = (make.await, rules(), t0());
     issued(&store, &phone(1), RIGHT, now, &r).await;
-    verify(&store, &phone(1), RIGHT, now, &r).await;
-    let ConsumeOutcome::Consumed(record) =
-        consume(&store, &phone(1), Proof::Code(digest(RIGHT)), now, &r).await
-    else {
-        panic!("a verified code must be consumed");
-    };
+    let record = verify_and_consume(&store, now, &r).await;
     let restored = store
         .restore(&phone(1), record, now)
         .await
         .unwrap_or_else(|e| panic!("restore failed: {e}"));
     assert!(restored);
-    assert!(matches!(
-        consume(&store, &phone(1), Proof::Code(digest(RIGHT)), now, &r).await,
-        ConsumeOutcome::Consumed(_)
-    ));
-    assert_eq!(
-        consume(&store, &phone(1), Proof::Code(digest(RIGHT)), now, &r).await,
-        ConsumeOutcome::NoCode
-    );
+    consume_once(&store, now, &r).await;
 }
 
 /// Restoring never replaces a code issued after the consumption.
 pub async fn restore_never_replaces_a_newer_code<O: OtpStore>(make: impl Future<Output = O>) {
     let (store, r, now) = (make.await, rules(), t0());
     issued(&store, &phone(1), RIGHT, now, &r).await;
-    verify(&store, &phone(1), RIGHT, now, &r).await;
-    let ConsumeOutcome::Consumed(record) =
-        consume(&store, &phone(1), Proof::Code(digest(RIGHT)), now, &r).await
-    else {
-        panic!("a verified code must be consumed");
-    };
+    let record = verify_and_consume(&store, now, &r).await;
     let later = now.plus(r.resend_cooldown);
     let newer = issued(&store, &phone(1), WRONG, later, &r).await;
     let restored = store
