@@ -1,0 +1,284 @@
+//! The data file's format: the seed's `users[]` and `otps[]`, read as old files wrote them and
+//! written back in the same shape, plus `otpLimits[]` for the per-phone counters.
+//!
+//! Old files hold plain-text passwords and codes, numbers as typed, numeric or string ids and
+//! timestamps as ISO-8601 strings or epoch milliseconds; all of that is read. What we write:
+//! normalised numbers, codes as keyed digests (`hmac-sha256:…`), ISO-8601 timestamps, and every
+//! field we do not know, untouched.
+
+use std::collections::VecDeque;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use otp_reset::{
+    CodeHasher, CodeRecord, Digest, Lang, OtpId, PhoneLedger, PhoneNumber, Timestamp, UserId,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// The whole data file.
+#[derive(Debug, Default, Deserialize, Serialize)]
+pub(crate) struct DataFile {
+    #[serde(default)]
+    pub(crate) users: Vec<Map<String, Value>>,
+    #[serde(default)]
+    pub(crate) otps: Vec<Map<String, Value>>,
+    #[serde(default, rename = "otpLimits", skip_serializing_if = "Vec::is_empty")]
+    pub(crate) limits: Vec<LimitEntry>,
+    /// Top-level fields other tools of the site keep in the file.
+    #[serde(flatten)]
+    pub(crate) extra: Map<String, Value>,
+}
+
+/// The counters that limit one phone, when it has any.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct LimitEntry {
+    pub(crate) phone_number: String,
+    #[serde(default)]
+    pub(crate) recent_sends: Vec<Value>,
+    #[serde(default)]
+    pub(crate) consecutive_failures: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) last_failure_at: Option<Value>,
+}
+
+/// One line of the journal: the new state of one phone or one user's password. Entries are
+/// absolute (they say what is, not what changed), so replaying one twice changes nothing.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", rename_all_fields = "camelCase")]
+pub(crate) enum Entry {
+    /// The phone's code and counters; both `None` when it has neither any more.
+    Phone {
+        phone_number: String,
+        otp: Option<Map<String, Value>>,
+        limits: Option<LimitEntry>,
+    },
+    /// A user's new password hash.
+    Password { user_id: String, password: String },
+}
+
+/// A user as read from the file: the fields the flow needs, and the object as it was.
+#[derive(Clone, Debug)]
+pub(crate) struct StoredUser {
+    pub(crate) id: UserId,
+    pub(crate) name: String,
+    pub(crate) phone: Option<PhoneNumber>,
+    pub(crate) password: String,
+    pub(crate) raw: Map<String, Value>,
+}
+
+impl StoredUser {
+    /// Reads a user object; `None` when it lacks an id (it is kept as it is, but unreachable).
+    pub(crate) fn read(raw: Map<String, Value>) -> Option<Self> {
+        let id = match raw.get("id")? {
+            Value::Number(n) => n.to_string(),
+            Value::String(s) if !s.is_empty() => s.clone(),
+            _ => return None,
+        };
+        let text = |key: &str| {
+            raw.get(key)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let phone = raw
+            .get("noHp")
+            .and_then(Value::as_str)
+            .and_then(|p| PhoneNumber::parse(p).ok());
+        Some(Self {
+            id: UserId(id),
+            name: text("nama"),
+            phone,
+            password: text("password"),
+            raw,
+        })
+    }
+
+    /// The object to write: as read, with the number normalised and the current password.
+    pub(crate) fn to_json(&self) -> Map<String, Value> {
+        let mut raw = self.raw.clone();
+        if let Some(phone) = self.phone {
+            raw.insert("noHp".into(), phone.digits().into());
+        }
+        raw.insert("password".into(), self.password.clone().into());
+        raw
+    }
+
+    pub(crate) fn to_user(&self, phone: PhoneNumber) -> otp_reset::User {
+        otp_reset::User {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            phone,
+            password: self.password.clone(),
+        }
+    }
+}
+
+const DIGEST_PREFIX: &str = "hmac-sha256:";
+
+fn digest_to_json(digest: &Digest) -> Value {
+    format!(
+        "{DIGEST_PREFIX}{}",
+        URL_SAFE_NO_PAD.encode(digest.to_bytes())
+    )
+    .into()
+}
+
+fn digest_from_json(text: &str) -> Option<Digest> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(text.strip_prefix(DIGEST_PREFIX)?)
+        .ok()?;
+    Some(Digest::from_bytes(bytes.try_into().ok()?))
+}
+
+/// A timestamp as written: ISO-8601 with milliseconds, as JavaScript's `toISOString()`.
+pub(crate) fn time_to_json(at: Timestamp) -> Value {
+    let millis = i64::try_from(at.as_millis()).unwrap_or(i64::MAX);
+    match jiff::Timestamp::from_millisecond(millis) {
+        Ok(ts) => ts.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string().into(),
+        Err(_) => Value::from(at.as_millis()),
+    }
+}
+
+/// A timestamp as old files wrote it: ISO-8601 text or epoch milliseconds.
+pub(crate) fn time_from_json(value: &Value) -> Option<Timestamp> {
+    let millis = match value {
+        Value::Number(n) => n.as_u64().or_else(|| n.as_f64().map(|f| f as u64))?,
+        Value::String(s) => {
+            u64::try_from(s.parse::<jiff::Timestamp>().ok()?.as_millisecond()).ok()?
+        }
+        _ => return None,
+    };
+    Some(Timestamp::from_millis(millis))
+}
+
+/// Writes a phone's ledger as its `otps[]` entry and its `otpLimits[]` entry (each only when
+/// there is something to say).
+pub(crate) fn ledger_to_json(
+    phone: PhoneNumber,
+    ledger: &PhoneLedger,
+) -> (Option<Map<String, Value>>, Option<LimitEntry>) {
+    let otp = ledger.code.as_ref().map(|code| {
+        let mut entry = Map::new();
+        entry.insert("id".into(), code.otp_id.as_u64().into());
+        entry.insert("phoneNumber".into(), phone.digits().into());
+        entry.insert("otp".into(), digest_to_json(&code.digest));
+        entry.insert("createdAt".into(), time_to_json(code.issued_at));
+        entry.insert("expiresAt".into(), time_to_json(code.expires_at));
+        entry.insert("attempts".into(), code.attempts.into());
+        entry.insert("verified".into(), code.verified.into());
+        entry.insert(
+            "userId".into(),
+            code.user_id
+                .as_ref()
+                .map_or(Value::Null, |id| id.0.clone().into()),
+        );
+        entry.insert("lang".into(), code.lang.code().into());
+        if let Some(token) = &code.reset_token {
+            entry.insert("resetToken".into(), digest_to_json(token));
+        }
+        entry
+    });
+    let has_limits = !ledger.recent_sends.is_empty() || ledger.consecutive_failures > 0;
+    let limits = has_limits.then(|| LimitEntry {
+        phone_number: phone.digits(),
+        recent_sends: ledger
+            .recent_sends
+            .iter()
+            .map(|&at| time_to_json(at))
+            .collect(),
+        consecutive_failures: ledger.consecutive_failures,
+        last_failure_at: ledger.last_failure_at.map(time_to_json),
+    });
+    (otp, limits)
+}
+
+/// Reads a code entry: ours, or the seed's with a plain-text code, which is hashed here.
+/// `None` for an entry too damaged to use (a code is short-lived; the caller logs it).
+pub(crate) fn code_from_json(
+    entry: &Map<String, Value>,
+    phone: PhoneNumber,
+    codes: &CodeHasher,
+    user_for_phone: impl Fn(PhoneNumber) -> Option<UserId>,
+) -> Option<CodeRecord> {
+    let otp_id = match entry.get("id") {
+        Some(Value::Number(n)) => n.as_u64()?,
+        Some(Value::String(s)) => s.parse().ok()?,
+        _ => return None,
+    };
+    let code = entry.get("otp")?.as_str()?;
+    let digest = if code.bytes().all(|b| b.is_ascii_digit()) && !code.is_empty() {
+        codes.code_digest(&phone, code)
+    } else {
+        digest_from_json(code)?
+    };
+    let user_id = match entry.get("userId") {
+        Some(Value::String(id)) => Some(UserId(id.clone())),
+        Some(Value::Number(id)) => Some(UserId(id.to_string())),
+        Some(Value::Null) => None,
+        _ => user_for_phone(phone),
+    };
+    let lang = entry
+        .get("lang")
+        .and_then(Value::as_str)
+        .and_then(Lang::from_code)
+        .unwrap_or_default();
+    Some(CodeRecord {
+        otp_id: OtpId::from_u64(otp_id),
+        digest,
+        user_id,
+        lang,
+        issued_at: time_from_json(entry.get("createdAt")?)?,
+        expires_at: time_from_json(entry.get("expiresAt")?)?,
+        attempts: entry
+            .get("attempts")
+            .and_then(Value::as_u64)
+            .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX)),
+        verified: entry
+            .get("verified")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+        reset_token: entry
+            .get("resetToken")
+            .and_then(Value::as_str)
+            .and_then(digest_from_json),
+    })
+}
+
+/// Reads a phone's counters into `ledger`.
+pub(crate) fn limits_from_json(limits: &LimitEntry, ledger: &mut PhoneLedger) {
+    ledger.recent_sends = limits
+        .recent_sends
+        .iter()
+        .filter_map(time_from_json)
+        .collect::<VecDeque<_>>();
+    ledger.consecutive_failures = limits.consecutive_failures;
+    ledger.last_failure_at = limits.last_failure_at.as_ref().and_then(time_from_json);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_round_trip_and_old_forms_are_read() {
+        let at = Timestamp::from_millis(1_704_067_200_123);
+        assert_eq!(time_to_json(at), Value::from("2024-01-01T00:00:00.123Z"));
+        assert_eq!(time_from_json(&time_to_json(at)), Some(at));
+        assert_eq!(time_from_json(&Value::from(1_704_067_200_123u64)), Some(at));
+        assert_eq!(
+            time_from_json(&Value::from("2024-01-01T00:00:00.123Z")),
+            Some(at)
+        );
+        assert_eq!(time_from_json(&Value::from("yesterday")), None);
+    }
+
+    #[test]
+    fn digests_round_trip() {
+        let digest = Digest::from_bytes([9; 32]);
+        let text = digest_to_json(&digest);
+        assert_eq!(digest_from_json(text.as_str().unwrap()), Some(digest));
+        assert_eq!(digest_from_json("482913"), None);
+    }
+}

@@ -1,0 +1,453 @@
+//! Users and codes in one JSON data file, in the seed's format, safe against crashes.
+//!
+//! # Design
+//!
+//! The file `data.json` is a snapshot; every change since it is a line in `data.json.journal`
+//! beside it. A change is made in memory under one lock (which makes every store step atomic),
+//! appended to the journal in the same critical section (so lines keep the order of the
+//! changes), and acknowledged only once a writer thread has synced it. That thread writes every
+//! line that arrived while it was busy in one `write` and one `fdatasync` (group commit), so a
+//! verification attempt costs one appended line of a few hundred bytes, whatever the number of
+//! users, and concurrent requests share a sync.
+//!
+//! In the background, and at start and shutdown, the journal is folded back into the snapshot:
+//! the new snapshot is written to a temporary file, synced, renamed over `data.json` and the
+//! folder synced, so `data.json` is whole, valid JSON at every instant and other tools of the
+//! site can read it (at most a few seconds behind). Journal lines are absolute states (a phone's
+//! code and counters, a user's password), so replaying a line the snapshot already holds changes
+//! nothing, and no crash between the steps can lose or double anything. A torn last line (a
+//! crash mid-write, never acknowledged) is ignored.
+//!
+//! A lock on `data.json.lock` keeps a second process off the same file.
+
+mod format;
+mod journal;
+mod state;
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use otp_reset::{
+    CodeHasher, CodeRecord, ConsumeOutcome, Digest, IssueOutcome, NewCode, OtpRules, OtpStore,
+    PhoneLedger, PhoneNumber, Proof, StoreError, Timestamp, User, UserId, UserStore, VerifyOutcome,
+};
+
+use self::format::{DataFile, Entry};
+use self::journal::{Journal, JournalPaths, sync_dir};
+use self::state::State;
+
+/// Fold the journal into the snapshot once it is this large…
+const COMPACT_AFTER_BYTES: u64 = 4 * 1024 * 1024;
+/// …or this long after a change, whichever comes first.
+const COMPACT_AFTER: Duration = Duration::from_secs(5);
+
+/// Why a data file could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// Another process has the data file open.
+    #[error("{0} is in use by another process (remove nothing: stop the other server first)")]
+    Locked(PathBuf),
+    /// The file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        source: std::io::Error,
+    },
+    /// The file is not the JSON the store expects.
+    #[error("{path} is not a valid data file: {source}")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// Where and how it is malformed.
+        source: serde_json::Error,
+    },
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> OpenError + '_ {
+    move |source| OpenError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// Users and codes in a JSON data file; implements both [`UserStore`] and [`OtpStore`].
+///
+/// Cloning is cheap: clones share the file. [`JsonStore::close`] folds the journal in and
+/// releases the file; dropping the last clone does the same.
+#[derive(Clone, Debug)]
+pub struct JsonStore {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    state: Mutex<State>,
+    journal: Journal,
+    data: PathBuf,
+    journal_paths: JournalPaths,
+    compactor: Mutex<Option<std::thread::JoinHandle<()>>>,
+    stop: (Mutex<bool>, Condvar),
+    closed: AtomicBool,
+    _lock: File,
+}
+
+impl JsonStore {
+    /// Opens the data file at `path` (creating an empty one if there is none), folds in any
+    /// journal a crash left, and starts the journal writer and the background compaction.
+    ///
+    /// `codes` must be keyed with the service's secret: plain-text codes from an old file are
+    /// hashed with it.
+    pub fn open(path: impl AsRef<Path>, codes: &CodeHasher) -> Result<Self, OpenError> {
+        let data = path.as_ref().to_owned();
+        let dir = match data.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
+            _ => PathBuf::from("."),
+        };
+        let sibling = |suffix: &str| {
+            let mut name = data.clone().into_os_string();
+            name.push(suffix);
+            PathBuf::from(name)
+        };
+        let journal_paths = JournalPaths {
+            current: sibling(".journal"),
+            next: sibling(".journal.next"),
+            dir,
+        };
+
+        let lock_path = sibling(".lock");
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io_error(&lock_path))?;
+        lock.try_lock().map_err(|error| match error {
+            std::fs::TryLockError::WouldBlock => OpenError::Locked(data.clone()),
+            std::fs::TryLockError::Error(source) => OpenError::Io {
+                path: lock_path.clone(),
+                source,
+            },
+        })?;
+
+        let file = match std::fs::read(&data) {
+            Ok(bytes) => {
+                serde_json::from_slice::<DataFile>(&bytes).map_err(|source| OpenError::Corrupt {
+                    path: data.clone(),
+                    source,
+                })?
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => DataFile::default(),
+            Err(error) => return Err(io_error(&data)(error)),
+        };
+        let mut state = State::load(file, codes);
+        for segment in [&journal_paths.current, &journal_paths.next] {
+            replay(segment, &mut state, codes)?;
+        }
+
+        // Fold everything into a fresh snapshot and start an empty journal.
+        let snapshot = state.snapshot().map_err(|source| OpenError::Corrupt {
+            path: data.clone(),
+            source,
+        })?;
+        write_atomically(&data, &journal_paths.dir, &snapshot).map_err(io_error(&data))?;
+        let journal_file =
+            File::create(&journal_paths.current).map_err(io_error(&journal_paths.current))?;
+        match std::fs::remove_file(&journal_paths.next) {
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+                return Err(io_error(&journal_paths.next)(error));
+            }
+            _ => {}
+        }
+        sync_dir(&journal_paths.dir).map_err(io_error(&journal_paths.dir))?;
+
+        let journal = Journal::start(journal_paths.clone(), journal_file)
+            .map_err(io_error(&journal_paths.current))?;
+        let inner = Arc::new(Inner {
+            state: Mutex::new(state),
+            journal,
+            data,
+            journal_paths,
+            compactor: Mutex::new(None),
+            stop: (Mutex::new(false), Condvar::new()),
+            closed: AtomicBool::new(false),
+            _lock: lock,
+        });
+        let weak = Arc::downgrade(&inner);
+        let compactor = std::thread::Builder::new()
+            .name("data-file-compactor".into())
+            .spawn(move || compact_periodically(&weak))
+            .map_err(io_error(&inner.data))?;
+        *inner
+            .compactor
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(compactor);
+        Ok(Self { inner })
+    }
+
+    /// Folds the journal into `data.json` now.
+    pub fn compact(&self) -> std::io::Result<()> {
+        self.inner.compact()
+    }
+
+    /// Folds the journal in and stops the background threads; what the server does on shutdown.
+    /// Later calls on any clone fail.
+    pub fn close(&self) -> std::io::Result<()> {
+        self.inner.stop_compactor();
+        let result = self.inner.compact();
+        self.inner.closed.store(true, Ordering::SeqCst);
+        self.inner.journal.close();
+        result
+    }
+
+    /// How many users the file holds.
+    pub fn user_count(&self) -> usize {
+        self.inner.lock().users.len()
+    }
+
+    /// Runs one step on a phone's ledger under the lock and journals the phone if it changed;
+    /// returns the step's result once it is durable.
+    async fn phone_step<T>(
+        &self,
+        phone: &PhoneNumber,
+        step: impl FnOnce(&mut PhoneLedger) -> T,
+    ) -> Result<T, StoreError> {
+        let (result, seq) = {
+            let mut state = self.inner.lock();
+            let (result, entry) = state.step(*phone, step);
+            let seq = match entry {
+                Some(entry) => self.inner.journal.append(&entry),
+                None => self.inner.journal.appended(),
+            };
+            (result, seq)
+        };
+        self.durable(seq).await?;
+        Ok(result)
+    }
+
+    async fn durable(&self, seq: u64) -> Result<(), StoreError> {
+        self.inner
+            .journal
+            .durable(seq)
+            .await
+            .map_err(|error| StoreError::Unavailable(error.into()))
+    }
+}
+
+impl Inner {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn compact(&self) -> std::io::Result<()> {
+        if self.closed.load(Ordering::SeqCst) {
+            return Err(std::io::Error::other("the data file is closed"));
+        }
+        let (snapshot, rotation) = {
+            let state = self.lock();
+            (
+                state.snapshot().map_err(std::io::Error::other)?,
+                self.journal.rotate(),
+            )
+        };
+        write_atomically(&self.data, &self.journal_paths.dir, &snapshot)?;
+        self.journal
+            .wait_rotated(rotation)
+            .map_err(std::io::Error::other)?;
+        std::fs::rename(&self.journal_paths.next, &self.journal_paths.current)?;
+        sync_dir(&self.journal_paths.dir)
+    }
+
+    fn stop_compactor(&self) {
+        *self.stop.0.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        self.stop.1.notify_all();
+        let compactor = self
+            .compactor
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        // The compactor may itself drop the last handle; it must not wait for itself.
+        if let Some(compactor) =
+            compactor.filter(|c| c.thread().id() != std::thread::current().id())
+        {
+            let _ = compactor.join();
+        }
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.stop_compactor();
+        if self.closed.load(Ordering::SeqCst) {
+            return;
+        }
+        if let Err(error) = self.compact() {
+            tracing::warn!(%error, "folding the journal into the data file failed; it will be replayed at start");
+        }
+    }
+}
+
+fn compact_periodically(inner: &std::sync::Weak<Inner>) {
+    let mut waited = Duration::ZERO;
+    let tick = Duration::from_millis(250);
+    loop {
+        let Some(inner) = inner.upgrade() else { return };
+        {
+            let stopped = inner.stop.0.lock().unwrap_or_else(PoisonError::into_inner);
+            let (stopped, _) = inner
+                .stop
+                .1
+                .wait_timeout(stopped, tick)
+                .unwrap_or_else(PoisonError::into_inner);
+            if *stopped {
+                return;
+            }
+        }
+        let pending = inner.journal.segment_bytes();
+        waited = if pending == 0 {
+            Duration::ZERO
+        } else {
+            waited + tick
+        };
+        if pending >= COMPACT_AFTER_BYTES || (pending > 0 && waited >= COMPACT_AFTER) {
+            waited = Duration::ZERO;
+            if let Err(error) = inner.compact() {
+                tracing::error!(%error, "folding the journal into the data file failed");
+            }
+        }
+    }
+}
+
+/// Replays a journal segment into `state`. A torn last line (a crash mid-write) is ignored; a
+/// bad line before the last is corruption.
+fn replay(path: &Path, state: &mut State, codes: &CodeHasher) -> Result<(), OpenError> {
+    let file = match File::open(path) {
+        Ok(file) => file,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(error) => return Err(io_error(path)(error)),
+    };
+    let mut lines = BufReader::new(file).lines().peekable();
+    while let Some(line) = lines.next() {
+        let line = line.map_err(io_error(path))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<Entry>(&line) {
+            Ok(entry) => state.apply(entry, codes),
+            Err(_) if lines.peek().is_none() => {
+                tracing::warn!(journal = %path.display(), "ignoring a torn last journal line (never acknowledged)");
+            }
+            Err(source) => {
+                return Err(OpenError::Corrupt {
+                    path: path.to_owned(),
+                    source,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Replaces `path` with `bytes` so that the file is whole at every instant: a temporary
+/// file, synced, renamed over it, and the folder synced.
+fn write_atomically(path: &Path, dir: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut temporary = path.to_owned().into_os_string();
+    temporary.push(".tmp");
+    let temporary = PathBuf::from(temporary);
+    let mut file = File::create(&temporary)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    drop(file);
+    std::fs::rename(&temporary, path)?;
+    sync_dir(dir)
+}
+
+impl UserStore for JsonStore {
+    async fn find_by_phone(&self, phone: &PhoneNumber) -> Result<Option<User>, StoreError> {
+        let (user, seq) = {
+            let state = self.inner.lock();
+            (state.user_by_phone(*phone), self.inner.journal.appended())
+        };
+        self.durable(seq).await?;
+        Ok(user)
+    }
+
+    async fn set_password_hash(&self, id: &UserId, phc: &str) -> Result<bool, StoreError> {
+        let seq = {
+            let mut state = self.inner.lock();
+            match state.set_password(id, phc) {
+                Some(entry) => self.inner.journal.append(&entry),
+                None => return Ok(false),
+            }
+        };
+        self.durable(seq).await?;
+        Ok(true)
+    }
+}
+
+impl OtpStore for JsonStore {
+    async fn issue(
+        &self,
+        phone: &PhoneNumber,
+        code: NewCode,
+        now: Timestamp,
+        rules: &OtpRules,
+    ) -> Result<IssueOutcome, StoreError> {
+        self.phone_step(phone, |ledger| ledger.issue(code, now, rules))
+            .await
+    }
+
+    async fn verify(
+        &self,
+        phone: &PhoneNumber,
+        candidate: &Digest,
+        reset_token: &Digest,
+        now: Timestamp,
+        rules: &OtpRules,
+    ) -> Result<VerifyOutcome, StoreError> {
+        self.phone_step(phone, |ledger| {
+            ledger.verify(candidate, reset_token, now, rules)
+        })
+        .await
+    }
+
+    async fn consume(
+        &self,
+        phone: &PhoneNumber,
+        proof: Proof,
+        now: Timestamp,
+        rules: &OtpRules,
+    ) -> Result<ConsumeOutcome, StoreError> {
+        self.phone_step(phone, |ledger| ledger.consume(proof, now, rules))
+            .await
+    }
+
+    async fn restore(
+        &self,
+        phone: &PhoneNumber,
+        record: CodeRecord,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        self.phone_step(phone, |ledger| ledger.restore(record, now))
+            .await
+    }
+
+    async fn purge_expired(&self, now: Timestamp, rules: &OtpRules) -> Result<usize, StoreError> {
+        let (purged, seq) = {
+            let mut state = self.inner.lock();
+            let (purged, entries) = state.purge(now, rules);
+            let mut seq = self.inner.journal.appended();
+            for entry in &entries {
+                seq = self.inner.journal.append(entry);
+            }
+            (purged, seq)
+        };
+        self.durable(seq).await?;
+        Ok(purged)
+    }
+}

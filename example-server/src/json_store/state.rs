@@ -1,0 +1,207 @@
+//! The data file in memory: users with their indexes, and one ledger per phone.
+
+use std::collections::HashMap;
+
+use otp_reset::{
+    Clock, CodeHasher, OtpRules, PhoneLedger, PhoneNumber, SystemClock, Timestamp, User, UserId,
+};
+use serde_json::{Map, Value};
+
+use super::format::{
+    DataFile, Entry, LimitEntry, StoredUser, code_from_json, ledger_to_json, limits_from_json,
+};
+
+#[derive(Debug, Default)]
+pub(crate) struct State {
+    pub(crate) users: Vec<StoredUser>,
+    /// Objects in `users[]` without an id: kept and written back, never matched.
+    unreadable_users: Vec<Map<String, Value>>,
+    by_phone: HashMap<PhoneNumber, usize>,
+    by_id: HashMap<UserId, usize>,
+    ledgers: HashMap<PhoneNumber, PhoneLedger>,
+    extra: Map<String, Value>,
+}
+
+impl State {
+    /// The state a data file describes. Damaged code entries are dropped with a warning (a code
+    /// lives minutes; a user is never dropped).
+    pub(crate) fn load(file: DataFile, codes: &CodeHasher) -> Self {
+        let now = SystemClock.now();
+        let mut state = State {
+            extra: file.extra,
+            ..State::default()
+        };
+        for raw in file.users {
+            match StoredUser::read(raw.clone()) {
+                Some(user) => state.add_user(user),
+                None => {
+                    tracing::warn!(
+                        "a user without an id in the data file is kept but cannot reset"
+                    );
+                    state.unreadable_users.push(raw);
+                }
+            }
+        }
+        for entry in &file.otps {
+            let phone = entry
+                .get("phoneNumber")
+                .and_then(Value::as_str)
+                .and_then(|p| PhoneNumber::parse(p).ok());
+            let record = phone.and_then(|phone| {
+                code_from_json(entry, phone, codes, |p| state.user_id_for(p)).map(|r| (phone, r))
+            });
+            let Some((phone, record)) = record else {
+                tracing::warn!("dropping an unreadable code entry from the data file");
+                continue;
+            };
+            let ledger = state.ledgers.entry(phone).or_default();
+            if ledger
+                .code
+                .as_ref()
+                .is_none_or(|kept| kept.issued_at < record.issued_at)
+            {
+                // An old file has no counters: its codes count as sends, so the cooldown holds
+                // (never from the future, whatever the file says).
+                ledger.recent_sends = [record.issued_at.min(now)].into();
+                ledger.code = Some(record);
+            }
+        }
+        for limits in &file.limits {
+            if let Ok(phone) = PhoneNumber::parse(&limits.phone_number) {
+                limits_from_json(limits, state.ledgers.entry(phone).or_default());
+            }
+        }
+        state
+    }
+
+    fn add_user(&mut self, user: StoredUser) {
+        let index = self.users.len();
+        if self.by_id.contains_key(&user.id) {
+            tracing::warn!(id = %user.id, "a duplicate user id in the data file: the first one is used");
+        } else {
+            self.by_id.insert(user.id.clone(), index);
+        }
+        if let Some(phone) = user.phone {
+            self.by_phone.entry(phone).or_insert(index);
+        }
+        self.users.push(user);
+    }
+
+    fn user_id_for(&self, phone: PhoneNumber) -> Option<UserId> {
+        self.by_phone.get(&phone).map(|&i| self.users[i].id.clone())
+    }
+
+    pub(crate) fn user_by_phone(&self, phone: PhoneNumber) -> Option<User> {
+        self.by_phone
+            .get(&phone)
+            .map(|&i| self.users[i].to_user(phone))
+    }
+
+    /// Sets a user's password; the journal entry to append, or `None` for an unknown id.
+    pub(crate) fn set_password(&mut self, id: &UserId, phc: &str) -> Option<Entry> {
+        let &index = self.by_id.get(id)?;
+        self.users[index].password = phc.to_owned();
+        Some(Entry::Password {
+            user_id: id.0.clone(),
+            password: phc.to_owned(),
+        })
+    }
+
+    /// Runs a step on a phone's ledger; the entry to journal when the ledger changed.
+    pub(crate) fn step<T>(
+        &mut self,
+        phone: PhoneNumber,
+        step: impl FnOnce(&mut PhoneLedger) -> T,
+    ) -> (T, Option<Entry>) {
+        let ledger = self.ledgers.entry(phone).or_default();
+        let before = ledger.clone();
+        let result = step(ledger);
+        let entry = (*ledger != before).then(|| phone_entry(phone, ledger));
+        if ledger.is_empty() {
+            self.ledgers.remove(&phone);
+        }
+        (result, entry)
+    }
+
+    /// Drops expired codes and stale counters; how many codes went, and the entries to journal.
+    pub(crate) fn purge(&mut self, now: Timestamp, rules: &OtpRules) -> (usize, Vec<Entry>) {
+        let mut purged = 0;
+        let mut entries = Vec::new();
+        self.ledgers.retain(|&phone, ledger| {
+            let before = ledger.clone();
+            purged += usize::from(ledger.purge(now, rules));
+            if *ledger != before {
+                entries.push(phone_entry(phone, ledger));
+            }
+            !ledger.is_empty()
+        });
+        (purged, entries)
+    }
+
+    /// Applies a journal line.
+    pub(crate) fn apply(&mut self, entry: Entry, codes: &CodeHasher) {
+        match entry {
+            Entry::Password { user_id, password } => {
+                let _ = self.set_password(&UserId(user_id), &password);
+            }
+            Entry::Phone {
+                phone_number,
+                otp,
+                limits,
+            } => {
+                let Ok(phone) = PhoneNumber::parse(&phone_number) else {
+                    return;
+                };
+                let mut ledger = PhoneLedger {
+                    code: otp.and_then(|otp| code_from_json(&otp, phone, codes, |_| None)),
+                    ..PhoneLedger::default()
+                };
+                if let Some(limits) = &limits {
+                    limits_from_json(limits, &mut ledger);
+                }
+                if ledger.is_empty() {
+                    self.ledgers.remove(&phone);
+                } else {
+                    self.ledgers.insert(phone, ledger);
+                }
+            }
+        }
+    }
+
+    /// The whole state in the data file's format, as pretty JSON.
+    pub(crate) fn snapshot(&self) -> serde_json::Result<Vec<u8>> {
+        let mut phones: Vec<_> = self.ledgers.iter().collect();
+        phones.sort_unstable_by_key(|(phone, _)| **phone);
+        let mut otps = Vec::new();
+        let mut limits: Vec<LimitEntry> = Vec::new();
+        for (&phone, ledger) in phones {
+            let (otp, limit) = ledger_to_json(phone, ledger);
+            otps.extend(otp);
+            limits.extend(limit);
+        }
+        let users = self
+            .users
+            .iter()
+            .map(StoredUser::to_json)
+            .chain(self.unreadable_users.iter().cloned())
+            .collect();
+        let file = DataFile {
+            users,
+            otps,
+            limits,
+            extra: self.extra.clone(),
+        };
+        let mut bytes = serde_json::to_vec_pretty(&file)?;
+        bytes.push(b'\n');
+        Ok(bytes)
+    }
+}
+
+fn phone_entry(phone: PhoneNumber, ledger: &PhoneLedger) -> Entry {
+    let (otp, limits) = ledger_to_json(phone, ledger);
+    Entry::Phone {
+        phone_number: phone.digits(),
+        otp,
+        limits,
+    }
+}

@@ -1,0 +1,430 @@
+'use strict';
+
+// Lupa sandi: three steps on one page (data akun → kode OTP → sandi baru).
+// The step, name, phone, timers and resetToken survive a reload in sessionStorage;
+// the OTP and the passwords never leave memory.
+
+const STORAGE_KEY = 'otp-reset-state';
+const API = '/api/forgot-password';
+const OTP_TTL_MS = 15 * 60 * 1000;
+const DEFAULT_COOLDOWN_S = 60;
+const REDIRECT_DELAY_MS = 2000;
+const REQUEST_TIMEOUT_MS = 30000;
+const NEEDS_NEW_CODE = ['otp_attempts_exhausted', 'otp_expired', 'otp_not_found'];
+const FIELD_FOR_ERROR = {
+  name_required: 'nama',
+  phone_required: 'noHp',
+  invalid_phone: 'noHp',
+  phone_not_mobile: 'noHp',
+  otp_required: 'otp',
+  invalid_otp_format: 'otp',
+  wrong_otp: 'otp',
+  new_password_required: 'newPassword',
+  password_too_short: 'newPassword',
+  password_too_long: 'newPassword',
+  confirm_password_required: 'confirmPassword',
+  password_mismatch: 'confirmPassword',
+};
+const MSG = {
+  network: 'Tidak dapat terhubung ke server. Periksa koneksi Anda.',
+  server: 'Terjadi gangguan pada server. Silakan coba lagi nanti.',
+  expired: 'Kode OTP sudah kedaluwarsa. Silakan minta kode baru.',
+  redirect: 'Mengalihkan ke halaman masuk…',
+  resent: 'Kode OTP baru telah dikirim.',
+  reverify: 'Silakan masukkan kode OTP Anda sekali lagi.',
+};
+
+const $ = (id) => document.getElementById(id);
+const el = {
+  steps: [$('step-1'), $('step-2'), $('step-3')],
+  indicators: Array.from(document.querySelectorAll('.steps__item')),
+  nama: $('nama'),
+  noHp: $('noHp'),
+  otp: $('otp'),
+  newPassword: $('newPassword'),
+  confirmPassword: $('confirmPassword'),
+  showPassword: $('show-password'),
+  requestBtn: $('request-otp'),
+  verifyBtn: $('verify-otp'),
+  resendBtn: $('resend-otp'),
+  resetBtn: $('reset-password'),
+  changeNumber: $('change-number'),
+  maskedPhone: $('masked-phone'),
+  countdown: $('countdown'),
+  devNote: $('dev-note'),
+  error: $('error'),
+  info: $('info'),
+};
+
+let state = loadState();
+let verifiedOtp = ''; // only if the server issues no resetToken; never stored
+let inFlight = false;
+let expiredShown = false;
+let redirecting = false;
+
+// ---- Stored state ----
+
+function emptyState() {
+  return { step: 1, nama: '', noHp: '', phoneNumber: '', expiresAt: 0, cooldownUntil: 0, resetToken: '' };
+}
+
+function loadState() {
+  const fresh = emptyState();
+  try {
+    const saved = JSON.parse(sessionStorage.getItem(STORAGE_KEY) || 'null') || {};
+    for (const key of Object.keys(fresh)) {
+      if (typeof saved[key] === typeof fresh[key]) fresh[key] = saved[key];
+    }
+  } catch {
+    return emptyState();
+  }
+  if (![1, 2, 3].includes(fresh.step) || !fresh.nama || !fresh.noHp) fresh.step = 1;
+  if (fresh.step === 3 && !fresh.resetToken) fresh.step = 2;
+  return fresh;
+}
+
+function saveState() {
+  try {
+    sessionStorage.setItem(STORAGE_KEY, JSON.stringify(state));
+  } catch {
+    // Storage unavailable (e.g. private mode): the flow still works, only not across reloads.
+  }
+}
+
+function clearState() {
+  try {
+    sessionStorage.removeItem(STORAGE_KEY);
+  } catch {
+    // Nothing to clear.
+  }
+}
+
+// ---- Server ----
+
+async function postJson(url, body) {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
+  try {
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'Accept-Language': 'id' },
+      body: JSON.stringify(body),
+      credentials: 'same-origin',
+      cache: 'no-store',
+      signal: controller.signal,
+    });
+    return await readAnswer(response);
+  } catch {
+    return { success: false, error: 'network', message: MSG.network };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function readAnswer(response) {
+  let data = null;
+  try {
+    data = await response.json();
+  } catch {
+    data = null;
+  }
+  if (!data || typeof data !== 'object' || typeof data.message !== 'string') {
+    return { success: false, error: 'bad_response', message: MSG.server };
+  }
+  data.success = data.success === true && response.ok;
+  return data;
+}
+
+// Runs one request with its button showing a spinner and every action disabled.
+async function send(button, path, body) {
+  inFlight = true;
+  button.classList.add('is-busy');
+  button.setAttribute('aria-busy', 'true');
+  updateButtons();
+  try {
+    return await postJson(API + path, body);
+  } finally {
+    inFlight = false;
+    button.classList.remove('is-busy');
+    button.removeAttribute('aria-busy');
+    updateButtons();
+  }
+}
+
+// ---- Messages ----
+
+function clearMessages() {
+  el.error.textContent = '';
+  el.info.textContent = '';
+  document.querySelectorAll('[aria-invalid]').forEach((input) => input.removeAttribute('aria-invalid'));
+}
+
+function showError(message, field) {
+  el.info.textContent = '';
+  el.error.textContent = message;
+  if (field) {
+    field.setAttribute('aria-invalid', 'true');
+    field.focus();
+  }
+}
+
+function showInfo(message) {
+  el.error.textContent = '';
+  el.info.textContent = message;
+}
+
+function showServerError(answer) {
+  showError(answer.message, el[FIELD_FOR_ERROR[answer.error]]);
+}
+
+function showDevNote(testOtp) {
+  const shown = typeof testOtp === 'string' && testOtp !== '';
+  el.devNote.textContent = shown ? `Mode pengembangan: kode OTP Anda ${testOtp}` : '';
+  el.devNote.hidden = !shown;
+}
+
+// ---- Steps and timers ----
+
+function showStep(step, moveFocus = true) {
+  state.step = step;
+  saveState();
+  el.steps.forEach((section, i) => { section.hidden = i + 1 !== step; });
+  el.indicators.forEach((item, i) => {
+    item.classList.toggle('is-done', i + 1 < step);
+    item.classList.toggle('is-current', i + 1 === step);
+    if (i + 1 === step) item.setAttribute('aria-current', 'step');
+    else item.removeAttribute('aria-current');
+  });
+  clearMessages();
+  el.maskedPhone.textContent = maskPhone(state.phoneNumber || state.noHp);
+  tick();
+  if (moveFocus) el.steps[step - 1].querySelector('input').focus();
+}
+
+function maskPhone(phone) {
+  const digits = phone.replace(/\D/g, '');
+  return '•'.repeat(Math.max(0, digits.length - 4)) + digits.slice(-4);
+}
+
+function secondsLeft(until) {
+  return Math.max(0, Math.ceil((until - Date.now()) / 1000));
+}
+
+function formatClock(seconds) {
+  const minutes = Math.floor(seconds / 60);
+  return `${String(minutes).padStart(2, '0')}:${String(seconds % 60).padStart(2, '0')}`;
+}
+
+function updateButtons() {
+  const waiting = secondsLeft(state.cooldownUntil);
+  el.requestBtn.disabled = inFlight;
+  el.verifyBtn.disabled = inFlight || secondsLeft(state.expiresAt) === 0;
+  el.resendBtn.disabled = inFlight || waiting > 0;
+  el.resendBtn.textContent = waiting > 0
+    ? `Kirim ulang (${waiting <= 90 ? `${waiting} dtk` : formatClock(waiting)})`
+    : 'Kirim ulang kode';
+  el.resetBtn.disabled = inFlight || redirecting;
+}
+
+function tick() {
+  const left = secondsLeft(state.expiresAt);
+  el.countdown.textContent = formatClock(left);
+  if (left === 0 && state.step === 2 && !expiredShown) {
+    expiredShown = true;
+    showError(MSG.expired);
+  }
+  updateButtons();
+}
+
+function startCooldown(seconds) {
+  state.cooldownUntil = Date.now() + seconds * 1000;
+  saveState();
+  updateButtons();
+}
+
+// A code was sent: restart the 15-minute countdown and the resend cooldown.
+function codeSent(answer) {
+  state.phoneNumber = typeof answer.phoneNumber === 'string' ? answer.phoneNumber : '';
+  state.expiresAt = Date.now() + OTP_TTL_MS;
+  state.resetToken = '';
+  verifiedOtp = '';
+  expiredShown = false;
+  el.otp.value = '';
+  startCooldown(DEFAULT_COOLDOWN_S);
+  showDevNote(answer.testOTP);
+}
+
+// The server refused a send (429/503): wait as long as it asks before resending.
+function refusedSend(answer) {
+  const wait = Number(answer.retryAfter);
+  if (Number.isFinite(wait) && wait > 0) startCooldown(Math.ceil(wait));
+}
+
+// The code can no longer be used: stop the countdown and offer a new one.
+function invalidateCode(message) {
+  state.expiresAt = 0;
+  expiredShown = true;
+  saveState();
+  tick();
+  showError(message);
+  if (!el.resendBtn.disabled) el.resendBtn.focus();
+}
+
+// ---- Client-side checks (mirroring the server) ----
+
+function checkAccount(nama, noHp) {
+  if (!nama) return { message: 'Nama harus diisi', field: el.nama };
+  if (!noHp) return { message: 'NoHp harus diisi', field: el.noHp };
+  const digits = noHp.replace(/[\s\-.()]/g, '').replace(/^\+/, '');
+  if (!/^\d{9,15}$/.test(digits)) {
+    return { message: 'Nomor HP tidak valid. Contoh: 081234567890', field: el.noHp };
+  }
+  return null;
+}
+
+function checkPasswords(newPassword, confirmPassword) {
+  if (!newPassword) return { message: 'Password baru harus diisi', field: el.newPassword };
+  if (!confirmPassword) return { message: 'Konfirmasi password harus diisi', field: el.confirmPassword };
+  if (Array.from(newPassword).length < 6) {
+    return { message: 'Password minimal 6 karakter', field: el.newPassword };
+  }
+  if (newPassword !== confirmPassword) {
+    return { message: 'Password dan konfirmasi password tidak sama', field: el.confirmPassword };
+  }
+  return null;
+}
+
+// ---- Actions ----
+
+async function onRequestOtp(event) {
+  event.preventDefault();
+  clearMessages();
+  const nama = el.nama.value.trim();
+  const noHp = el.noHp.value.trim();
+  const problem = checkAccount(nama, noHp);
+  if (problem) return showError(problem.message, problem.field);
+
+  const answer = await send(el.requestBtn, '/request-otp', { nama, noHp });
+  if (!answer.success) {
+    refusedSend(answer);
+    return showServerError(answer);
+  }
+  state.nama = nama;
+  state.noHp = noHp;
+  codeSent(answer);
+  showStep(2);
+  showInfo(answer.message);
+}
+
+async function onResendOtp() {
+  clearMessages();
+  const answer = await send(el.resendBtn, '/request-otp', { nama: state.nama, noHp: state.noHp });
+  if (!answer.success) {
+    refusedSend(answer);
+    return showError(answer.message);
+  }
+  codeSent(answer);
+  tick();
+  showInfo(`${MSG.resent} ${answer.message}`);
+  el.otp.focus();
+}
+
+async function onVerifyOtp(event) {
+  event.preventDefault();
+  clearMessages();
+  const otp = el.otp.value.trim();
+  if (!/^\d{6}$/.test(otp)) return showError('OTP harus 6 digit angka', el.otp);
+
+  const answer = await send(el.verifyBtn, '/verify-otp', { noHp: state.noHp, otp });
+  if (!answer.success) {
+    if (NEEDS_NEW_CODE.includes(answer.error)) return invalidateCode(answer.message);
+    showServerError(answer);
+    if (answer.error === 'wrong_otp') el.otp.select();
+    return undefined;
+  }
+  const token = answer.data && typeof answer.data.resetToken === 'string' ? answer.data.resetToken : '';
+  state.resetToken = token;
+  verifiedOtp = token ? '' : otp;
+  el.otp.value = '';
+  showDevNote('');
+  showStep(3);
+  showInfo(answer.message);
+}
+
+async function onResetPassword(event) {
+  event.preventDefault();
+  clearMessages();
+  const newPassword = el.newPassword.value;
+  const confirmPassword = el.confirmPassword.value;
+  const problem = checkPasswords(newPassword, confirmPassword);
+  if (problem) return showError(problem.message, problem.field);
+
+  const body = { noHp: state.noHp, newPassword, confirmPassword };
+  if (state.resetToken) body.resetToken = state.resetToken;
+  else body.otp = verifiedOtp;
+  const answer = await send(el.resetBtn, '/reset-password', body);
+  if (answer.success) return finish(answer.message);
+
+  const codeProblem = answer.error === 'wrong_otp' || String(answer.error).startsWith('otp_');
+  if (!codeProblem) return showServerError(answer);
+  // The proof of the code is no longer good: back to step 2 for a new code.
+  state.resetToken = '';
+  verifiedOtp = '';
+  clearPasswords();
+  showStep(2);
+  if (NEEDS_NEW_CODE.includes(answer.error)) return invalidateCode(answer.message);
+  return showError(answer.message, el.otp);
+}
+
+function finish(message) {
+  redirecting = true;
+  clearState();
+  clearPasswords();
+  updateButtons();
+  showInfo(`${message} ${MSG.redirect}`);
+  setTimeout(() => window.location.assign('/login.html?reset=1'), REDIRECT_DELAY_MS);
+}
+
+function clearPasswords() {
+  el.newPassword.value = '';
+  el.confirmPassword.value = '';
+}
+
+function onChangeNumber() {
+  showDevNote('');
+  showStep(1, false);
+  el.noHp.focus();
+  el.noHp.select();
+}
+
+function onShowPassword() {
+  const type = el.showPassword.checked ? 'text' : 'password';
+  el.newPassword.type = type;
+  el.confirmPassword.type = type;
+}
+
+function onOtpInput() {
+  const digits = el.otp.value.replace(/\D/g, '').slice(0, 6);
+  if (digits !== el.otp.value) el.otp.value = digits;
+}
+
+// ---- Start ----
+
+function init() {
+  $('form-request').addEventListener('submit', onRequestOtp);
+  $('form-verify').addEventListener('submit', onVerifyOtp);
+  $('form-reset').addEventListener('submit', onResetPassword);
+  el.resendBtn.addEventListener('click', onResendOtp);
+  el.changeNumber.addEventListener('click', onChangeNumber);
+  el.showPassword.addEventListener('change', onShowPassword);
+  el.otp.addEventListener('input', onOtpInput);
+
+  el.nama.value = state.nama;
+  el.noHp.value = state.noHp;
+  showStep(state.step, false);
+  if (state.step === 3 && !state.resetToken) showInfo(MSG.reverify);
+  setInterval(tick, 1000);
+  document.addEventListener('visibilitychange', tick);
+}
+
+init();

@@ -1,0 +1,308 @@
+//! The JSON file store: the seed's format in and out, the journal, the lock.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use example_server::{JsonStore, OpenError};
+use otp_reset::{
+    Clock, CodeHasher, ConsumeOutcome, Digest, Lang, NewCode, OtpId, OtpRules, OtpStore,
+    PhoneNumber, Proof, SystemClock, UserId, UserStore, VerifyOutcome,
+};
+use serde_json::{Value, json};
+
+fn fresh_dir() -> PathBuf {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("json-store")
+        .join(format!(
+            "{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::SeqCst)
+        ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn hasher() -> CodeHasher {
+    CodeHasher::new(&[7; 32]).unwrap()
+}
+
+fn legacy_file() -> PathBuf {
+    let path = fresh_dir().join("data.json");
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/legacy-data.json"
+        ),
+        &path,
+    )
+    .unwrap();
+    path
+}
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+fn phone(text: &str) -> PhoneNumber {
+    text.parse().unwrap()
+}
+
+#[tokio::test]
+async fn the_legacy_file_loads_as_it_is() {
+    let store = JsonStore::open(legacy_file(), &hasher()).unwrap();
+    assert_eq!(store.user_count(), 3);
+    for (typed, id, password) in [
+        ("081234567890", "1", "password123"),
+        ("081298765432", "2", "rahasia99"),
+        ("6285711112222", "1704067200123", "budi2024!"),
+    ] {
+        let user = store.find_by_phone(&phone(typed)).await.unwrap().unwrap();
+        assert_eq!(user.id, UserId(id.into()));
+        assert_eq!(user.password, password);
+    }
+    let budi = store
+        .find_by_name_and_phone("budi santoso", &phone("+62 857 1111 2222"))
+        .await
+        .unwrap();
+    assert!(budi.is_some(), "numbers typed as '+62 857-…' are found");
+}
+
+#[tokio::test]
+async fn legacy_codes_keep_their_state_expired_or_verified() {
+    let codes = hasher();
+    let store = JsonStore::open(legacy_file(), &codes).unwrap();
+    let rules = OtpRules::DEFAULT;
+    let now = SystemClock.now();
+    let john = phone("6281234567890");
+    let expired = store
+        .verify(
+            &john,
+            &codes.code_digest(&john, "482913"),
+            &Digest::from_bytes([0; 32]),
+            now,
+            &rules,
+        )
+        .await;
+    assert_eq!(expired.unwrap(), VerifyOutcome::Expired);
+
+    // Siti's code was verified and is valid until 2030: the plain-text code still proves it.
+    let siti = phone("081298765432");
+    let consumed = store
+        .consume(
+            &siti,
+            Proof::Code(codes.code_digest(&siti, "105377")),
+            now,
+            &rules,
+        )
+        .await
+        .unwrap();
+    let ConsumeOutcome::Consumed(record) = consumed else {
+        panic!("expected the verified code to be consumed: {consumed:?}")
+    };
+    assert_eq!(
+        record.user_id,
+        Some(UserId("2".into())),
+        "a legacy code belongs to the user with its number"
+    );
+}
+
+#[tokio::test]
+async fn what_is_rewritten_is_upgraded_and_unknown_fields_survive() {
+    let path = legacy_file();
+    let mut original = read_json(&path);
+    original["site"] = json!({ "name": "Tiket Kita" });
+    original["users"][0]["loyaltyPoints"] = json!(120);
+    std::fs::write(&path, serde_json::to_vec(&original).unwrap()).unwrap();
+
+    let store = JsonStore::open(&path, &hasher()).unwrap();
+    store.close().unwrap();
+    let written = read_json(&path);
+    let text = written.to_string();
+    assert_eq!(written["site"]["name"], "Tiket Kita");
+    assert_eq!(written["users"][0]["loyaltyPoints"], 120);
+    assert_eq!(written["users"][0]["email"], "john@example.com");
+    assert_eq!(
+        written["users"][1]["noHp"], "6281298765432",
+        "numbers are normalised"
+    );
+    assert_eq!(written["users"][2]["noHp"], "6285711112222");
+    assert_eq!(
+        written["users"][2]["id"], 1_704_067_200_123u64,
+        "numeric ids stay numbers"
+    );
+    assert!(
+        !text.contains("482913") && !text.contains("105377"),
+        "codes are no longer in plain text"
+    );
+    let otps = written["otps"].as_array().unwrap();
+    assert_eq!(otps.len(), 2);
+    for otp in otps {
+        assert!(otp["otp"].as_str().unwrap().starts_with("hmac-sha256:"));
+        assert!(
+            otp["createdAt"].as_str().unwrap().ends_with('Z'),
+            "timestamps are ISO-8601"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_second_store_on_the_same_file_is_refused() {
+    let path = legacy_file();
+    let _first = JsonStore::open(&path, &hasher()).unwrap();
+    match JsonStore::open(&path, &hasher()) {
+        Err(OpenError::Locked(locked)) => assert_eq!(locked, path),
+        other => panic!("expected the file to be locked, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_verification_appends_one_short_line_and_leaves_the_data_file_alone() {
+    let path = fresh_dir().join("data.json");
+    let users: Vec<Value> = (0..2_000u64)
+        .map(|i| json!({ "id": i, "nama": format!("User {i}"), "noHp": format!("0812{:08}", i), "password": "x" }))
+        .collect();
+    std::fs::write(
+        &path,
+        serde_json::to_vec(&json!({ "users": users })).unwrap(),
+    )
+    .unwrap();
+    let store = JsonStore::open(&path, &hasher()).unwrap();
+    let data_before = std::fs::read(&path).unwrap();
+    let journal = path.with_file_name("data.json.journal");
+    let journal_before = std::fs::metadata(&journal).unwrap().len();
+
+    let rules = OtpRules::DEFAULT;
+    let now = SystemClock.now();
+    let user = phone("081200000042");
+    let code = NewCode {
+        otp_id: OtpId::generate(),
+        digest: Digest::from_bytes([1; 32]),
+        user_id: Some(UserId("42".into())),
+        lang: Lang::Id,
+    };
+    store.issue(&user, code, now, &rules).await.unwrap();
+    let grown = std::fs::metadata(&journal).unwrap().len() - journal_before;
+    store
+        .verify(
+            &user,
+            &Digest::from_bytes([2; 32]),
+            &Digest::from_bytes([3; 32]),
+            now,
+            &rules,
+        )
+        .await
+        .unwrap();
+    let line = std::fs::metadata(&journal).unwrap().len() - journal_before - grown;
+
+    assert!(
+        line > 0 && line < 1_024,
+        "one verification adds {line} bytes"
+    );
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        data_before,
+        "the data file is not rewritten per request"
+    );
+}
+
+#[tokio::test]
+async fn a_journal_left_by_a_crash_is_folded_in_and_a_torn_last_line_ignored() {
+    let path = legacy_file();
+    let journal = path.with_file_name("data.json.journal");
+    std::fs::write(
+        &journal,
+        concat!(
+            r#"{"password":{"userId":"2","password":"$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA"}}"#,
+            "\n",
+            r#"{"phone":{"phoneNumber":"6281298765432","otp":null,"limits":null}}"#,
+            "\n",
+            r#"{"password":{"userId":"1","passw"#,
+        ),
+    )
+    .unwrap();
+    let store = JsonStore::open(&path, &hasher()).unwrap();
+    let siti = store
+        .find_by_phone(&phone("081298765432"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(siti.password.starts_with("$argon2id$"));
+    let john = store
+        .find_by_phone(&phone("081234567890"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        john.password, "password123",
+        "the torn line was never acknowledged"
+    );
+    store.close().unwrap();
+
+    let written = read_json(&path);
+    assert!(
+        written["users"][1]["password"]
+            .as_str()
+            .unwrap()
+            .starts_with("$argon2id$")
+    );
+    assert_eq!(
+        written["otps"].as_array().unwrap().len(),
+        1,
+        "Siti's code was removed by the journal"
+    );
+    assert_eq!(
+        std::fs::metadata(&journal).unwrap().len(),
+        0,
+        "the journal is empty once folded in"
+    );
+}
+
+#[tokio::test]
+async fn a_corrupt_journal_line_before_the_end_stops_the_start() {
+    let path = legacy_file();
+    std::fs::write(
+        path.with_file_name("data.json.journal"),
+        "not json\n{\"password\":{\"userId\":\"1\",\"password\":\"x\"}}\n",
+    )
+    .unwrap();
+    assert!(matches!(
+        JsonStore::open(&path, &hasher()),
+        Err(OpenError::Corrupt { .. })
+    ));
+}
+
+#[tokio::test]
+async fn an_invalid_data_file_is_refused_with_its_name() {
+    let path = fresh_dir().join("data.json");
+    std::fs::write(&path, "{ \"users\": [ ").unwrap();
+    let error = JsonStore::open(&path, &hasher()).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("data.json is not a valid data file"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn changes_are_in_the_data_file_after_compaction() {
+    let path = legacy_file();
+    let store = JsonStore::open(&path, &hasher()).unwrap();
+    assert!(
+        store
+            .set_password_hash(&UserId("1".into()), "$argon2id$new")
+            .await
+            .unwrap()
+    );
+    store.compact().unwrap();
+    assert_eq!(read_json(&path)["users"][0]["password"], "$argon2id$new");
+    assert!(
+        !store
+            .set_password_hash(&UserId("404".into()), "$argon2id$x")
+            .await
+            .unwrap()
+    );
+}
