@@ -1,9 +1,21 @@
 //! The reference server for the ticketing site: the forgot-password flow of [`otp_reset`]
 //! mounted at `/api/forgot-password`, users and codes in a JSON data file, a login, and the
 //! site's pages.
+//!
+//! The binary (`src/main.rs`) reads the [`Config`], opens the [`JsonStore`], builds the
+//! [`app::router`] and serves it over HTTP or HTTPS until SIGTERM or Ctrl-C.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod answer;
+pub mod app;
+pub mod client_limit;
+pub mod config;
 pub mod json_store;
+pub mod login;
+pub mod openapi;
+pub mod pages;
+pub mod secret;
 
+pub use config::Config;
 pub use json_store::{JsonStore, OpenError};

@@ -1,66 +1,132 @@
-//! The reference server for the ticketing site: the forgot-password flow of `otp-reset`
-//! mounted at `/api/forgot-password`.
+//! `example-server`: the ticketing site's password reset over WhatsApp, ready to run.
 //!
-//! This first version keeps users and codes in memory and prints codes on the terminal
-//! ([`ConsoleSender`]); the JSON data file, the pages and the WhatsApp sender come next.
+//! ```text
+//! cargo run --release -p example-server            # http://localhost:5000
+//! cargo run --release -p example-server -- --help  # every setting and its variable
+//! ```
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
 
-use axum::Router;
-use otp_reset::{ConsoleSender, ForgotPassword, MemoryOtpStore, MemoryUserStore, User, UserId};
+use clap::Parser;
+use example_server::app::{self, AppState};
+use example_server::{Config, JsonStore, secret};
+use otp_reset::{CodeHasher, ConsoleSender, ForgotPassword};
 use tracing_subscriber::EnvFilter;
+use zeroize::Zeroizing;
 
-/// The demo users, with the seed's plain-text passwords (they still verify, as in an old data
-/// file, and are upgraded to argon2 when changed).
-fn demo_users() -> Result<Vec<User>, otp_reset::PhoneError> {
-    [
-        ("1", "John Doe", "6281234567890", "password123"),
-        ("2", "Siti Rahma", "081298765432", "rahasia99"),
-        ("3", "Budi Santoso", "+62 857-1111-2222", "budi2024!"),
-    ]
-    .into_iter()
-    .map(|(id, name, phone, password)| {
-        Ok(User {
-            id: UserId(id.into()),
-            name: name.into(),
-            phone: phone.parse()?,
-            password: password.into(),
-        })
-    })
-    .collect()
-}
-
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> ExitCode {
+    let config = Config::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
-
-    let port = match std::env::var("PORT") {
-        Ok(text) => text
-            .parse::<u16>()
-            .map_err(|e| format!("PORT must be a port number, got {text:?}: {e}"))?,
-        Err(_) => 5000,
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
     };
-    let forgot_password = ForgotPassword::builder(
-        MemoryUserStore::from_users(demo_users()?),
-        MemoryOtpStore::new(),
-        ConsoleSender::new(),
-    )
-    .build()?;
-    let app = Router::new().nest_service("/api/forgot-password", forgot_password);
+    match runtime.block_on(run(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
 
-    let address = SocketAddr::from((Ipv4Addr::UNSPECIFIED, port));
-    let listener = tokio::net::TcpListener::bind(address)
-        .await
-        .map_err(|e| format!("cannot listen on {address}: {e}"))?;
-    tracing::info!("serving on http://localhost:{port}/api/forgot-password");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
+    config.check()?;
+    let policy = config.policy()?;
+    let secret = match &config.otp_secret {
+        Some(secret) => Zeroizing::new(secret.as_bytes().to_vec()),
+        None => secret::load_or_create(&config.data_file).map_err(|e| {
+            format!(
+                "cannot keep the server secret beside {}: {e}",
+                config.data_file.display()
+            )
+        })?,
+    };
+    let codes = CodeHasher::new(&secret)?;
+    let store = JsonStore::open(&config.data_file, &codes)?;
+    tracing::info!(data_file = %config.data_file.display(), users = store.user_count(), "data file open");
+    if config.dev_expose_otp {
+        tracing::warn!("DEV_EXPOSE_OTP is on: codes are in the answers. Never in production.");
+    }
+
+    let forgot_password =
+        ForgotPassword::builder(store.clone(), store.clone(), ConsoleSender::new())
+            .with_policy(policy)
+            .with_secret(&secret)
+            .build()?;
+    let app = app::router(
+        AppState {
+            forgot_password,
+            store: store.clone(),
+        },
+        &config,
+    )
+    .into_make_service_with_connect_info::<SocketAddr>();
+    let address = SocketAddr::from((config.bind, config.port));
+
+    match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+                .await
+                .map_err(|e| format!("invalid setting TLS_CERT/TLS_KEY: {e}"))?;
+            let handle = axum_server::Handle::new();
+            let stopper = handle.clone();
+            tokio::spawn(async move {
+                shutdown_signal().await;
+                stopper.graceful_shutdown(Some(Duration::from_secs(30)));
+            });
+            tracing::info!("serving on https://localhost:{}", config.port);
+            axum_server::bind_rustls(address, tls)
+                .handle(handle)
+                .serve(app)
+                .await?;
+        }
+        _ => {
+            let listener = tokio::net::TcpListener::bind(address)
+                .await
+                .map_err(|e| format!("cannot listen on {address} (setting PORT/BIND): {e}"))?;
+            tracing::info!("serving on http://localhost:{}", config.port);
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown_signal())
+                .await?;
+        }
+    }
+
+    tracing::info!("requests finished; folding the journal into the data file");
+    store.close()?;
     Ok(())
+}
+
+/// Resolves at the first SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing the requests in flight");
 }

@@ -12,95 +12,65 @@ const REDIRECT_DELAY_MS = 2000;
 const REQUEST_TIMEOUT_MS = 30000;
 const NEEDS_NEW_CODE = ['otp_attempts_exhausted', 'otp_expired', 'otp_not_found'];
 const FIELD_FOR_ERROR = {
-  name_required: 'nama',
-  phone_required: 'noHp',
-  invalid_phone: 'noHp',
-  phone_not_mobile: 'noHp',
-  otp_required: 'otp',
-  invalid_otp_format: 'otp',
-  wrong_otp: 'otp',
-  new_password_required: 'newPassword',
-  password_too_short: 'newPassword',
-  password_too_long: 'newPassword',
-  confirm_password_required: 'confirmPassword',
-  password_mismatch: 'confirmPassword',
+  name_required: 'nama', phone_required: 'noHp', invalid_phone: 'noHp', phone_not_mobile: 'noHp',
+  otp_required: 'otp', invalid_otp_format: 'otp', wrong_otp: 'otp',
+  new_password_required: 'newPassword', password_too_short: 'newPassword', password_too_long: 'newPassword',
+  confirm_password_required: 'confirmPassword', password_mismatch: 'confirmPassword',
 };
 const MSG = {
   network: 'Tidak dapat terhubung ke server. Periksa koneksi Anda.',
   server: 'Terjadi gangguan pada server. Silakan coba lagi nanti.',
   expired: 'Kode OTP sudah kedaluwarsa. Silakan minta kode baru.',
   redirect: 'Mengalihkan ke halaman masuk…',
-  resent: 'Kode OTP baru telah dikirim.',
-  reverify: 'Silakan masukkan kode OTP Anda sekali lagi.',
+  resent: 'Kode OTP baru telah dikirim ke WhatsApp Anda.',
 };
 
 const $ = (id) => document.getElementById(id);
 const el = {
   steps: [$('step-1'), $('step-2'), $('step-3')],
   indicators: Array.from(document.querySelectorAll('.steps__item')),
-  nama: $('nama'),
-  noHp: $('noHp'),
-  otp: $('otp'),
-  newPassword: $('newPassword'),
-  confirmPassword: $('confirmPassword'),
-  showPassword: $('show-password'),
-  requestBtn: $('request-otp'),
-  verifyBtn: $('verify-otp'),
-  resendBtn: $('resend-otp'),
-  resetBtn: $('reset-password'),
-  changeNumber: $('change-number'),
-  maskedPhone: $('masked-phone'),
-  countdown: $('countdown'),
-  devNote: $('dev-note'),
-  error: $('error'),
-  info: $('info'),
+  nama: $('nama'), noHp: $('noHp'), otp: $('otp'),
+  newPassword: $('newPassword'), confirmPassword: $('confirmPassword'), showPassword: $('show-password'),
+  requestBtn: $('request-otp'), verifyBtn: $('verify-otp'), resendBtn: $('resend-otp'),
+  resetBtn: $('reset-password'), changeNumber: $('change-number'), step2Actions: $('step-2-actions'),
+  maskedPhone: $('masked-phone'), countdown: $('countdown'), devNote: $('dev-note'),
+  error: $('error'), info: $('info'),
 };
 
-let state = loadState();
-let verifiedOtp = ''; // only if the server issues no resetToken; never stored
+const state = loadState();
+let verifiedOtp = ''; // used only if the server issues no resetToken; never stored
 let inFlight = false;
 let expiredShown = false;
 let redirecting = false;
 
 // ---- Stored state ----
 
-function emptyState() {
-  return { step: 1, nama: '', noHp: '', phoneNumber: '', expiresAt: 0, cooldownUntil: 0, resetToken: '' };
-}
-
 function loadState() {
-  const fresh = emptyState();
+  const fresh = { step: 1, nama: '', noHp: '', phoneNumber: '', expiresAt: 0, cooldownUntil: 0, resetToken: '' };
+  let saved = {};
   try {
-    const saved = JSON.parse(sessionStorage.getItem(STORAGE_KEY) || 'null') || {};
-    for (const key of Object.keys(fresh)) {
-      if (typeof saved[key] === typeof fresh[key]) fresh[key] = saved[key];
-    }
-  } catch {
-    return emptyState();
+    saved = JSON.parse(sessionStorage.getItem(STORAGE_KEY) || '{}') || {};
+  } catch { /* unreadable or unavailable: start over */ }
+  for (const key of Object.keys(fresh)) {
+    if (typeof saved[key] === typeof fresh[key]) fresh[key] = saved[key];
   }
   if (![1, 2, 3].includes(fresh.step) || !fresh.nama || !fresh.noHp) fresh.step = 1;
   if (fresh.step === 3 && !fresh.resetToken) fresh.step = 2;
   return fresh;
 }
 
+// Without storage (private mode) the flow still works, only not across reloads.
 function saveState() {
-  try {
-    sessionStorage.setItem(STORAGE_KEY, JSON.stringify(state));
-  } catch {
-    // Storage unavailable (e.g. private mode): the flow still works, only not across reloads.
-  }
+  try { sessionStorage.setItem(STORAGE_KEY, JSON.stringify(state)); } catch { /* no storage */ }
 }
 
 function clearState() {
-  try {
-    sessionStorage.removeItem(STORAGE_KEY);
-  } catch {
-    // Nothing to clear.
-  }
+  try { sessionStorage.removeItem(STORAGE_KEY); } catch { /* no storage */ }
 }
 
 // ---- Server ----
 
+// Always resolves to an answer with `success` and a `message` safe to show as text.
 async function postJson(url, body) {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
@@ -113,7 +83,11 @@ async function postJson(url, body) {
       cache: 'no-store',
       signal: controller.signal,
     });
-    return await readAnswer(response);
+    const data = await response.json().catch(() => null);
+    if (!data || typeof data !== 'object' || typeof data.message !== 'string') {
+      return { success: false, error: 'bad_response', message: MSG.server };
+    }
+    return { ...data, success: data.success === true && response.ok };
   } catch {
     return { success: false, error: 'network', message: MSG.network };
   } finally {
@@ -121,34 +95,16 @@ async function postJson(url, body) {
   }
 }
 
-async function readAnswer(response) {
-  let data = null;
-  try {
-    data = await response.json();
-  } catch {
-    data = null;
-  }
-  if (!data || typeof data !== 'object' || typeof data.message !== 'string') {
-    return { success: false, error: 'bad_response', message: MSG.server };
-  }
-  data.success = data.success === true && response.ok;
-  return data;
-}
-
-// Runs one request with its button showing a spinner and every action disabled.
+// Runs one request with a spinner on its button and every action disabled meanwhile.
 async function send(button, path, body) {
   inFlight = true;
   button.classList.add('is-busy');
-  button.setAttribute('aria-busy', 'true');
   updateButtons();
-  try {
-    return await postJson(API + path, body);
-  } finally {
-    inFlight = false;
-    button.classList.remove('is-busy');
-    button.removeAttribute('aria-busy');
-    updateButtons();
-  }
+  const answer = await postJson(API + path, body); // never throws
+  inFlight = false;
+  button.classList.remove('is-busy');
+  updateButtons();
+  return answer;
 }
 
 // ---- Messages ----
@@ -177,10 +133,13 @@ function showServerError(answer) {
   showError(answer.message, el[FIELD_FOR_ERROR[answer.error]]);
 }
 
+function asSentence(text) {
+  return /[.!?…]$/.test(text) ? text : `${text}.`;
+}
+
 function showDevNote(testOtp) {
-  const shown = typeof testOtp === 'string' && testOtp !== '';
-  el.devNote.textContent = shown ? `Mode pengembangan: kode OTP Anda ${testOtp}` : '';
-  el.devNote.hidden = !shown;
+  el.devNote.textContent = testOtp ? `Mode pengembangan: kode OTP Anda ${testOtp}` : '';
+  el.devNote.hidden = !testOtp;
 }
 
 // ---- Steps and timers ----
@@ -189,6 +148,7 @@ function showStep(step, moveFocus = true) {
   state.step = step;
   saveState();
   el.steps.forEach((section, i) => { section.hidden = i + 1 !== step; });
+  el.step2Actions.hidden = step !== 2; // below the messages, so errors sit right under the form
   el.indicators.forEach((item, i) => {
     item.classList.toggle('is-done', i + 1 < step);
     item.classList.toggle('is-current', i + 1 === step);
@@ -211,8 +171,8 @@ function secondsLeft(until) {
 }
 
 function formatClock(seconds) {
-  const minutes = Math.floor(seconds / 60);
-  return `${String(minutes).padStart(2, '0')}:${String(seconds % 60).padStart(2, '0')}`;
+  const pad = (n) => String(n).padStart(2, '0');
+  return `${pad(Math.floor(seconds / 60))}:${pad(seconds % 60)}`;
 }
 
 function updateButtons() {
@@ -276,18 +236,14 @@ function checkAccount(nama, noHp) {
   if (!nama) return { message: 'Nama harus diisi', field: el.nama };
   if (!noHp) return { message: 'NoHp harus diisi', field: el.noHp };
   const digits = noHp.replace(/[\s\-.()]/g, '').replace(/^\+/, '');
-  if (!/^\d{9,15}$/.test(digits)) {
-    return { message: 'Nomor HP tidak valid. Contoh: 081234567890', field: el.noHp };
-  }
+  if (!/^\d{9,15}$/.test(digits)) return { message: 'Nomor HP tidak valid. Contoh: 081234567890', field: el.noHp };
   return null;
 }
 
 function checkPasswords(newPassword, confirmPassword) {
   if (!newPassword) return { message: 'Password baru harus diisi', field: el.newPassword };
   if (!confirmPassword) return { message: 'Konfirmasi password harus diisi', field: el.confirmPassword };
-  if (Array.from(newPassword).length < 6) {
-    return { message: 'Password minimal 6 karakter', field: el.newPassword };
-  }
+  if (Array.from(newPassword).length < 6) return { message: 'Password minimal 6 karakter', field: el.newPassword };
   if (newPassword !== confirmPassword) {
     return { message: 'Password dan konfirmasi password tidak sama', field: el.confirmPassword };
   }
@@ -325,7 +281,7 @@ async function onResendOtp() {
   }
   codeSent(answer);
   tick();
-  showInfo(`${MSG.resent} ${answer.message}`);
+  showInfo(MSG.resent);
   el.otp.focus();
 }
 
@@ -336,12 +292,7 @@ async function onVerifyOtp(event) {
   if (!/^\d{6}$/.test(otp)) return showError('OTP harus 6 digit angka', el.otp);
 
   const answer = await send(el.verifyBtn, '/verify-otp', { noHp: state.noHp, otp });
-  if (!answer.success) {
-    if (NEEDS_NEW_CODE.includes(answer.error)) return invalidateCode(answer.message);
-    showServerError(answer);
-    if (answer.error === 'wrong_otp') el.otp.select();
-    return undefined;
-  }
+  if (!answer.success) return verifyFailed(answer);
   const token = answer.data && typeof answer.data.resetToken === 'string' ? answer.data.resetToken : '';
   state.resetToken = token;
   verifiedOtp = token ? '' : otp;
@@ -349,6 +300,12 @@ async function onVerifyOtp(event) {
   showDevNote('');
   showStep(3);
   showInfo(answer.message);
+}
+
+function verifyFailed(answer) {
+  if (NEEDS_NEW_CODE.includes(answer.error)) return invalidateCode(answer.message);
+  showServerError(answer);
+  if (answer.error === 'wrong_otp') el.otp.select();
 }
 
 async function onResetPassword(event) {
@@ -364,16 +321,15 @@ async function onResetPassword(event) {
   else body.otp = verifiedOtp;
   const answer = await send(el.resetBtn, '/reset-password', body);
   if (answer.success) return finish(answer.message);
+  if (answer.error !== 'wrong_otp' && !String(answer.error).startsWith('otp_')) return showServerError(answer);
 
-  const codeProblem = answer.error === 'wrong_otp' || String(answer.error).startsWith('otp_');
-  if (!codeProblem) return showServerError(answer);
-  // The proof of the code is no longer good: back to step 2 for a new code.
+  // The proof of the code is no longer good: back to step 2 (and a new code if needed).
   state.resetToken = '';
   verifiedOtp = '';
   clearPasswords();
   showStep(2);
   if (NEEDS_NEW_CODE.includes(answer.error)) return invalidateCode(answer.message);
-  return showError(answer.message, el.otp);
+  showError(answer.message, el.otp);
 }
 
 function finish(message) {
@@ -381,7 +337,7 @@ function finish(message) {
   clearState();
   clearPasswords();
   updateButtons();
-  showInfo(`${message} ${MSG.redirect}`);
+  showInfo(`${asSentence(message)} ${MSG.redirect}`);
   setTimeout(() => window.location.assign('/login.html?reset=1'), REDIRECT_DELAY_MS);
 }
 
@@ -403,9 +359,17 @@ function onShowPassword() {
   el.confirmPassword.type = type;
 }
 
+// The code field keeps only digits; a pasted "123 456" would be cut short by maxlength.
 function onOtpInput() {
   const digits = el.otp.value.replace(/\D/g, '').slice(0, 6);
   if (digits !== el.otp.value) el.otp.value = digits;
+}
+
+function onOtpPaste(event) {
+  const digits = event.clipboardData.getData('text').replace(/\D/g, '').slice(0, 6);
+  if (!digits) return;
+  event.preventDefault();
+  el.otp.value = digits;
 }
 
 // ---- Start ----
@@ -418,11 +382,11 @@ function init() {
   el.changeNumber.addEventListener('click', onChangeNumber);
   el.showPassword.addEventListener('change', onShowPassword);
   el.otp.addEventListener('input', onOtpInput);
+  el.otp.addEventListener('paste', onOtpPaste);
 
   el.nama.value = state.nama;
   el.noHp.value = state.noHp;
   showStep(state.step, false);
-  if (state.step === 3 && !state.resetToken) showInfo(MSG.reverify);
   setInterval(tick, 1000);
   document.addEventListener('visibilitychange', tick);
 }

@@ -1,0 +1,114 @@
+//! The whole site as one axum router.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use http::{HeaderValue, Method, StatusCode, header};
+use otp_reset::ForgotPassword;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+
+use crate::answer::{Text, failure};
+use crate::client_limit::{self, ClientLimit};
+use crate::config::Config;
+use crate::{JsonStore, login, pages};
+
+/// What the handlers share.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The forgot-password flow.
+    pub forgot_password: ForgotPassword<JsonStore, JsonStore>,
+    /// The data file (for the login).
+    pub store: JsonStore,
+}
+
+/// The site: the flow under `/api/forgot-password`, the login, the pages, `/healthz` and
+/// `/api/openapi.json`, with the per-client limit, a timeout, CORS, security headers and a
+/// log line per request.
+pub fn router(state: AppState, config: &Config) -> Router {
+    let mut api = Router::new()
+        .nest_service("/api/forgot-password", state.forgot_password.clone())
+        .route("/api/auth/login", post(login::login))
+        .with_state(state);
+    if let Some(limit) = ClientLimit::new(
+        config.client_rate_limit_per_min,
+        config.trusted_proxies.clone(),
+    ) {
+        api = api.layer(middleware::from_fn_with_state(limit, limit_posts));
+    }
+    let timeout = Duration::from_secs(config.request_timeout_secs);
+    Router::new()
+        .route("/healthz", get(|| async { axum::Json(serde_json::json!({ "status": "ok" })) }))
+        .route("/api/openapi.json", get(|| async { axum::Json(crate::openapi::document()) }))
+        .merge(pages::router())
+        .merge(api)
+        .fallback(|request: Request| async move { failure(request.headers(), StatusCode::NOT_FOUND, "not_found", Text::NotFound) })
+        .layer(middleware::from_fn(move |request: Request, next: Next| within(timeout, request, next)))
+        .layer(cors(&config.cors_origins))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+            ),
+        ))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(tracing::Level::INFO))
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO).latency_unit(tower_http::LatencyUnit::Millis)),
+        )
+}
+
+/// The per-client limit, on the POST routes only (each costs a message or a password hash).
+async fn limit_posts(
+    state: axum::extract::State<ClientLimit>,
+    peer: axum::extract::ConnectInfo<std::net::SocketAddr>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if request.method() == Method::POST {
+        client_limit::limit(state, peer, request, next).await
+    } else {
+        next.run(request).await
+    }
+}
+
+/// Answers 503 with a JSON message when a request takes longer than `timeout`. A reset that is
+/// already under way finishes in its own task.
+async fn within(timeout: Duration, request: Request, next: Next) -> Response {
+    let headers = request.headers().clone();
+    match tokio::time::timeout(timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => failure(
+            &headers,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "timeout",
+            Text::Timeout,
+        )
+        .into_response(),
+    }
+}
+
+fn cors(origins: &[String]) -> CorsLayer {
+    let layer = CorsLayer::new()
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::CONTENT_TYPE, header::ACCEPT_LANGUAGE])
+        .max_age(Duration::from_secs(600));
+    if origins.iter().any(|o| o == "*") {
+        // Any origin, and so never with credentials (browsers refuse the pair, tower-http panics).
+        layer.allow_origin(AllowOrigin::any())
+    } else {
+        let list: Vec<HeaderValue> = origins
+            .iter()
+            .filter_map(|o| HeaderValue::from_str(o).ok())
+            .collect();
+        layer.allow_origin(AllowOrigin::list(list))
+    }
+}

@@ -1,0 +1,181 @@
+//! The server's settings: flags with environment equivalents, checked once at start.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+use ipnet::IpNet;
+use otp_reset::{Policy, UnknownUser};
+
+/// Settings of the reference server. Every flag can also be set by the environment variable
+/// named in its help; flags win.
+#[derive(Clone, Debug, Parser)]
+#[command(
+    name = "example-server",
+    version,
+    about = "The ticketing site's password reset over WhatsApp: API, pages and data file"
+)]
+pub struct Config {
+    /// Port to listen on.
+    #[arg(long, env = "PORT", default_value_t = 5000)]
+    pub port: u16,
+
+    /// Address to listen on (0.0.0.0: every interface).
+    #[arg(long, env = "BIND", default_value = "0.0.0.0")]
+    pub bind: IpAddr,
+
+    /// The JSON data file with the users and codes (the seed's format).
+    #[arg(long, env = "DATA_FILE", default_value = "data/data.json")]
+    pub data_file: PathBuf,
+
+    /// How long a code stays valid, in seconds (60 to 86400).
+    #[arg(long, env = "OTP_TTL_SECS", default_value_t = 900)]
+    pub otp_ttl_secs: u64,
+
+    /// Wrong guesses a code survives (1 to 10).
+    #[arg(long, env = "OTP_MAX_ATTEMPTS", default_value_t = 3)]
+    pub otp_max_attempts: u32,
+
+    /// Seconds a phone waits before it can get a new code (at most the code's lifetime).
+    #[arg(long, env = "OTP_RESEND_COOLDOWN_SECS", default_value_t = 60)]
+    pub otp_resend_cooldown_secs: u64,
+
+    /// Codes one phone may receive per hour.
+    #[arg(long, env = "OTP_MAX_SENDS_PER_HOUR", default_value_t = 5)]
+    pub otp_max_sends_per_hour: u32,
+
+    /// How codes reach the user: `console` prints them on this terminal (development).
+    #[arg(long, env = "OTP_SENDER", value_enum, default_value_t = SenderKind::Console)]
+    pub otp_sender: SenderKind,
+
+    /// Put the code in request-otp answers as `testOTP` (development only: it defeats the check).
+    #[arg(long, env = "DEV_EXPOSE_OTP", default_value_t = false, num_args = 0..=1, default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
+    pub dev_expose_otp: bool,
+
+    /// Answer an unknown name/phone pair with 404 "User tidak ditemukan" (off: the same answer as for a known pair).
+    #[arg(long, env = "REVEAL_UNKNOWN_USER", default_value_t = false, num_args = 0..=1, default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
+    pub reveal_unknown_user: bool,
+
+    /// Requests per minute one client address may make to the POST routes (0: no limit).
+    #[arg(long, env = "CLIENT_RATE_LIMIT_PER_MIN", default_value_t = 30)]
+    pub client_rate_limit_per_min: u32,
+
+    /// Proxies (addresses or CIDR ranges, comma-separated) whose X-Forwarded-For is believed.
+    #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_net)]
+    pub trusted_proxies: Vec<IpNet>,
+
+    /// Origins (comma-separated, such as https://tiket.example) whose pages may call the API;
+    /// `*` allows any origin, without credentials.
+    #[arg(long, env = "CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+
+    /// The secret that keys the code digests (at least 32 characters). Without it, one is
+    /// generated once and kept beside the data file (`<DATA_FILE>.secret`, owner-only).
+    #[arg(long, env = "OTP_SECRET", hide_env_values = true)]
+    pub otp_secret: Option<String>,
+
+    /// PEM certificate chain: with TLS_KEY, serve HTTPS.
+    #[arg(long, env = "TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key for TLS_CERT.
+    #[arg(long, env = "TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Longest time a request may take, in seconds.
+    #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    pub request_timeout_secs: u64,
+}
+
+/// Where codes are sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum SenderKind {
+    /// Printed on the server's terminal.
+    Console,
+    /// Over WhatsApp Web (not available yet).
+    Whatsapp,
+}
+
+fn parse_net(text: &str) -> Result<IpNet, String> {
+    let text = text.trim();
+    text.parse::<IpNet>()
+        .or_else(|_| text.parse::<IpAddr>().map(IpNet::from))
+        .map_err(|_| format!("{text:?} is not an IP address or CIDR range"))
+}
+
+/// A setting that the server cannot start with.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid setting {setting}: {problem}")]
+pub struct ConfigError {
+    /// The environment variable (and flag) concerned.
+    pub setting: &'static str,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+impl Config {
+    /// The flow's policy from these settings.
+    pub fn policy(&self) -> Result<Policy, ConfigError> {
+        Policy::builder()
+            .with_code_ttl(Duration::from_secs(self.otp_ttl_secs))
+            .with_max_attempts(self.otp_max_attempts)
+            .with_resend_cooldown(Duration::from_secs(self.otp_resend_cooldown_secs))
+            .with_send_cap(self.otp_max_sends_per_hour, Duration::from_secs(3600))
+            .with_code_exposed_for_development(self.dev_expose_otp)
+            .with_unknown_user(if self.reveal_unknown_user {
+                UnknownUser::Reveal
+            } else {
+                UnknownUser::Conceal
+            })
+            .build()
+            .map_err(|error| ConfigError {
+                setting: match error.setting() {
+                    "code_ttl" => "OTP_TTL_SECS",
+                    "max_attempts" => "OTP_MAX_ATTEMPTS",
+                    "resend_cooldown" => "OTP_RESEND_COOLDOWN_SECS",
+                    "max_sends_per_window" => "OTP_MAX_SENDS_PER_HOUR",
+                    _ => "policy",
+                },
+                problem: error.to_string(),
+            })
+    }
+
+    /// Checks the settings that the policy does not cover.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        if self.otp_sender == SenderKind::Whatsapp {
+            return Err(ConfigError {
+                setting: "OTP_SENDER",
+                problem: "the WhatsApp sender is not built yet; use `console`".into(),
+            });
+        }
+        let min = otp_reset::CodeHasher::MIN_SECRET_BYTES;
+        if let Some(secret) = self.otp_secret.as_ref().filter(|s| s.len() < min) {
+            return Err(ConfigError {
+                setting: "OTP_SECRET",
+                problem: format!(
+                    "it has {} characters; at least {min} are needed",
+                    secret.len()
+                ),
+            });
+        }
+        for origin in &self.cors_origins {
+            let valid = origin == "*"
+                || http::HeaderValue::from_str(origin).is_ok()
+                    && (origin.starts_with("http://") || origin.starts_with("https://"));
+            if !valid {
+                return Err(ConfigError {
+                    setting: "CORS_ORIGINS",
+                    problem: format!("{origin:?} is not an origin such as https://tiket.example"),
+                });
+            }
+        }
+        if self.request_timeout_secs == 0 {
+            return Err(ConfigError {
+                setting: "REQUEST_TIMEOUT_SECS",
+                problem: "must be at least 1".into(),
+            });
+        }
+        self.policy().map(|_| ())
+    }
+}

@@ -1,0 +1,251 @@
+//! Runs the real `example-server` binary on a free loopback port with a data file of its own.
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+/// A fresh folder under cargo's temporary folder for tests.
+pub fn fresh_dir(name: &str) -> PathBuf {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(name)
+        .join(format!(
+            "{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::SeqCst)
+        ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A copy of the shipped demo data file in a fresh folder.
+pub fn demo_data(name: &str) -> PathBuf {
+    let path = fresh_dir(name).join("data.json");
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../data/data.json"),
+        &path,
+    )
+    .unwrap();
+    path
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A running server process.
+pub struct Server {
+    child: Child,
+    pub port: u16,
+    pub data_file: PathBuf,
+    output: Arc<Mutex<String>>,
+    pub client: reqwest::Client,
+}
+
+impl Server {
+    /// Starts the server on `data_file` with extra environment settings, and waits for it.
+    pub async fn start(data_file: &Path, env: &[(&str, &str)]) -> Server {
+        let port = free_port();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_example-server"));
+        command
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("PORT", port.to_string())
+            .env("BIND", "127.0.0.1")
+            .env("DATA_FILE", data_file)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let mut child = command.spawn().unwrap();
+        let output = Arc::new(Mutex::new(String::new()));
+        for stream in [
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let output = Arc::clone(&output);
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    let mut output = output.lock().unwrap();
+                    output.push_str(&line);
+                    output.push('\n');
+                }
+            });
+        }
+        let server = Server {
+            child,
+            port,
+            data_file: data_file.to_owned(),
+            output,
+            client: reqwest::Client::new(),
+        };
+        server.wait_until_healthy().await;
+        server
+    }
+
+    async fn wait_until_healthy(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            let response = self.client.get(self.url("/healthz")).send().await;
+            if response.is_ok_and(|r| r.status().is_success()) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!(
+            "the server did not become healthy; its output:\n{}",
+            self.output()
+        );
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    pub fn output(&self) -> String {
+        self.output.lock().unwrap().clone()
+    }
+
+    /// POSTs JSON; returns the status and the JSON answer.
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let response = self
+            .client
+            .post(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Requests a code for `(name, phone)` and reads it off the console sender's output.
+    pub async fn request_code(&self, name: &str, phone: &str) -> String {
+        let before = self.codes_sent().len();
+        let (status, body) = self
+            .post(
+                "/api/forgot-password/request-otp",
+                json!({ "nama": name, "noHp": phone }),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let codes = self.codes_sent();
+            if codes.len() > before {
+                return codes[before].clone();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no code was printed:\n{}",
+                self.output()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Every code the console sender printed, in order.
+    pub fn codes_sent(&self) -> Vec<String> {
+        self.output()
+            .lines()
+            .filter_map(|line| line.split("Anda: *").nth(1))
+            .filter_map(|rest| rest.split('*').next())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// The whole forgot-password flow for one user.
+    pub async fn reset_password(&self, name: &str, phone: &str, new_password: &str) {
+        let code = self.request_code(name, phone).await;
+        let (status, body) = self
+            .post(
+                "/api/forgot-password/verify-otp",
+                json!({ "noHp": phone, "otp": code }),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let (status, body) = self
+            .post(
+                "/api/forgot-password/reset-password",
+                json!({ "noHp": phone, "otp": code, "newPassword": new_password, "confirmPassword": new_password }),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+
+    pub async fn login(&self, phone: &str, password: &str) -> u16 {
+        self.post(
+            "/api/auth/login",
+            json!({ "noHp": phone, "password": password }),
+        )
+        .await
+        .0
+    }
+
+    /// SIGTERM, and waits for a clean exit.
+    pub fn stop(mut self) -> String {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let status = self.child.wait().unwrap();
+        assert!(
+            status.success(),
+            "the server did not stop cleanly ({status}):\n{}",
+            self.output()
+        );
+        self.output()
+    }
+
+    /// SIGKILL: the process dies wherever it is.
+    pub fn kill_hard(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs the binary to completion with `env` and returns its exit status and output.
+pub fn run_to_exit(env: &[(&str, &str)]) -> (bool, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_example-server"));
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("BIND", "127.0.0.1");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let output = command.output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
