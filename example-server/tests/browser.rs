@@ -1,0 +1,187 @@
+//! A person's path through the pages, in real headless Chromium (Debian's `chromium`): the
+//! three steps of the forgot-password page, the redirect to the login page, and a login with
+//! the new password. A failure saves a screenshot and names it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use chromiumoxide::page::ScreenshotParams;
+use chromiumoxide::{Browser, BrowserConfig, Page};
+use common::{Server, demo_data, fresh_dir};
+use futures_util::StreamExt;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+fn chromium() -> PathBuf {
+    let path = std::env::var_os("CHROMIUM").map_or_else(|| PathBuf::from(CHROMIUM), PathBuf::from);
+    assert!(
+        path.exists(),
+        "{} is missing: install Debian's Chromium (`apt-get install chromium`; `bash scripts/test-all.sh` does it)",
+        path.display()
+    );
+    path
+}
+
+async fn launch(profile: &Path) -> Browser {
+    let config = BrowserConfig::builder()
+        .chrome_executable(chromium())
+        .no_sandbox()
+        .new_headless_mode()
+        .user_data_dir(profile)
+        .window_size(412, 915)
+        .args([
+            "--disable-gpu",
+            "--disable-quic",
+            "--disable-component-update",
+            "--disable-extensions",
+        ])
+        .build()
+        .unwrap();
+    let (browser, mut handler) = Browser::launch(config).await.unwrap();
+    tokio::spawn(async move { while handler.next().await.is_some() {} });
+    browser
+}
+
+/// Waits until `script` (a JavaScript expression) is true on the page.
+async fn until(page: &Page, what: &str, script: &str) -> Result<(), String> {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let value = page
+            .evaluate(script)
+            .await
+            .ok()
+            .and_then(|r| r.into_value::<bool>().ok());
+        if value == Some(true) {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(format!("timed out waiting for {what} ({script})"));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn type_into(page: &Page, selector: &str, text: &str) -> Result<(), String> {
+    let element = page
+        .find_element(selector)
+        .await
+        .map_err(|e| format!("{selector}: {e}"))?;
+    element
+        .click()
+        .await
+        .map_err(|e| format!("click {selector}: {e}"))?;
+    element
+        .type_str(text)
+        .await
+        .map_err(|e| format!("type into {selector}: {e}"))?;
+    Ok(())
+}
+
+async fn click(page: &Page, selector: &str) -> Result<(), String> {
+    let element = page
+        .find_element(selector)
+        .await
+        .map_err(|e| format!("{selector}: {e}"))?;
+    element
+        .click()
+        .await
+        .map_err(|e| format!("click {selector}: {e}"))?;
+    Ok(())
+}
+
+async fn forgot_then_login(server: &Server, page: &Page) -> Result<(), String> {
+    page.goto(server.url("/forgot-password.html"))
+        .await
+        .map_err(|e| e.to_string())?;
+    until(page, "the first step", "!!document.querySelector('#nama')").await?;
+
+    // Step 1: name and number, typed the way a person types them.
+    type_into(page, "#nama", "John Doe").await?;
+    type_into(page, "#noHp", "0812-3456-7890").await?;
+    click(page, "#request-otp").await?;
+    until(
+        page,
+        "the code step",
+        "!document.querySelector('#step-2').hidden",
+    )
+    .await?;
+
+    // Step 2: the code from WhatsApp (here: the console sender's output).
+    let code = server
+        .codes_sent()
+        .last()
+        .cloned()
+        .ok_or("no code was sent")?;
+    until(
+        page,
+        "the countdown",
+        "/^1[45]:[0-5][0-9]$/.test(document.querySelector('#countdown').textContent)",
+    )
+    .await?;
+    type_into(page, "#otp", &code).await?;
+    click(page, "#verify-otp").await?;
+    until(
+        page,
+        "the password step",
+        "!document.querySelector('#step-3').hidden",
+    )
+    .await?;
+
+    // Step 3: the new password, twice.
+    type_into(page, "#newPassword", "SandiBaru#2026").await?;
+    type_into(page, "#confirmPassword", "SandiBaru#2026").await?;
+    click(page, "#reset-password").await?;
+    until(
+        page,
+        "the login page",
+        "location.pathname === '/login.html'",
+    )
+    .await?;
+
+    // The login page, with the new password.
+    until(
+        page,
+        "the login form",
+        "!!document.querySelector('#password')",
+    )
+    .await?;
+    type_into(page, "#noHp", "081234567890").await?;
+    type_into(page, "#password", "SandiBaru#2026").await?;
+    click(page, "#login").await?;
+    until(
+        page,
+        "the welcome",
+        "document.querySelector('#info').textContent.includes('Berhasil masuk')",
+    )
+    .await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_resets_the_password_through_the_pages_and_logs_in() {
+    let server = Server::start(&demo_data("browser"), &[]).await;
+    let profile = fresh_dir("browser-profile");
+    let mut browser = launch(&profile).await;
+    let page = browser.new_page("about:blank").await.unwrap();
+
+    let outcome = forgot_then_login(&server, &page).await;
+    if let Err(problem) = outcome {
+        let shot = profile.with_file_name("failure.png");
+        let saved = page
+            .save_screenshot(ScreenshotParams::builder().full_page(true).build(), &shot)
+            .await;
+        let _ = browser.close().await;
+        panic!(
+            "{problem}\nscreenshot: {} ({saved:?})\nserver output:\n{}",
+            shot.display(),
+            server.output()
+        );
+    }
+    assert_eq!(server.login("081234567890", "SandiBaru#2026").await, 200);
+    assert_eq!(server.login("081234567890", "password123").await, 401);
+    let _ = browser.close().await;
+    let _ = browser.wait().await;
+}
