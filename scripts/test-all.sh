@@ -14,6 +14,20 @@ cargo clippy --version >/dev/null 2>&1 || { echo "error: clippy is missing: rust
 
 step() { printf '\n== %s\n' "$*"; }
 
+# The browser tests drive Debian's Chromium; install it when it is missing.
+if ! command -v chromium >/dev/null 2>&1; then
+    step "installing Debian's chromium for the browser tests"
+    if [ "$(id -u)" -ne 0 ] && ! command -v sudo >/dev/null 2>&1; then
+        echo "error: chromium is missing and this user cannot install it: apt-get install chromium" >&2
+        exit 1
+    fi
+    as_root=""
+    [ "$(id -u)" -ne 0 ] && as_root="sudo"
+    $as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -qq chromium >/dev/null
+    command -v chromium >/dev/null 2>&1 || { echo "error: installing chromium failed" >&2; exit 1; }
+fi
+
 step "formatting (cargo fmt --check)"
 cargo fmt --all -- --check
 

@@ -48,6 +48,7 @@ fn free_port() -> u16 {
 pub struct Server {
     child: Child,
     pub port: u16,
+    scheme: &'static str,
     pub data_file: PathBuf,
     output: Arc<Mutex<String>>,
     pub client: reqwest::Client,
@@ -56,6 +57,16 @@ pub struct Server {
 impl Server {
     /// Starts the server on `data_file` with extra environment settings, and waits for it.
     pub async fn start(data_file: &Path, env: &[(&str, &str)]) -> Server {
+        Self::start_with(data_file, env, "http", reqwest::Client::new()).await
+    }
+
+    /// As [`Server::start`], serving `scheme` and answering to `client`.
+    pub async fn start_with(
+        data_file: &Path,
+        env: &[(&str, &str)],
+        scheme: &'static str,
+        client: reqwest::Client,
+    ) -> Server {
         let port = free_port();
         let mut command = Command::new(env!("CARGO_BIN_EXE_example-server"));
         command
@@ -97,9 +108,10 @@ impl Server {
         let server = Server {
             child,
             port,
+            scheme,
             data_file: data_file.to_owned(),
             output,
-            client: reqwest::Client::new(),
+            client,
         };
         server.wait_until_healthy().await;
         server
@@ -125,7 +137,7 @@ impl Server {
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
+        format!("{}://localhost:{}{path}", self.scheme, self.port)
     }
 
     pub fn output(&self) -> String {
