@@ -327,3 +327,40 @@ async fn logs_carry_method_path_status_and_latency_but_never_codes_or_passwords(
         "phone numbers are masked in logs"
     );
 }
+
+#[tokio::test]
+async fn cors_allows_the_configured_origin_only() {
+    let server = Server::start(
+        &demo_data("cors"),
+        &[("CORS_ORIGINS", "https://tiket.example")],
+    )
+    .await;
+    let preflight = |origin: &'static str| {
+        server
+            .client
+            .request(
+                reqwest::Method::OPTIONS,
+                server.url("/api/forgot-password/request-otp"),
+            )
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type")
+            .send()
+    };
+    let allowed = preflight("https://tiket.example").await.unwrap();
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "https://tiket.example"
+    );
+    assert!(
+        !allowed
+            .headers()
+            .contains_key("access-control-allow-credentials")
+    );
+    let refused = preflight("https://evil.example").await.unwrap();
+    assert!(
+        !refused
+            .headers()
+            .contains_key("access-control-allow-origin")
+    );
+}
