@@ -65,7 +65,7 @@ pub struct Config {
     #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_net)]
     pub trusted_proxies: Vec<IpNet>,
 
-    /// Origins (comma-separated, such as https://tiket.example) whose pages may call the API;
+    /// Origins (comma-separated, such as `https://tiket.example`) whose pages may call the API;
     /// `*` allows any origin, without credentials.
     #[arg(long, env = "CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
