@@ -109,6 +109,15 @@ async fn forgot_then_login(server: &Server, page: &Page) -> Result<(), String> {
     )
     .await?;
 
+    // A reload keeps the step and the countdown.
+    page.reload().await.map_err(|e| e.to_string())?;
+    until(
+        page,
+        "the code step after a reload",
+        "!document.querySelector('#step-2').hidden",
+    )
+    .await?;
+
     // Step 2: the code from WhatsApp (here: the console sender's output).
     let code = server
         .codes_sent()

@@ -364,3 +364,33 @@ async fn cors_allows_the_configured_origin_only() {
             .contains_key("access-control-allow-origin")
     );
 }
+
+#[tokio::test]
+async fn the_generated_secret_is_owner_only_and_kept_across_restarts() {
+    use std::os::unix::fs::PermissionsExt;
+    let data = demo_data("secret");
+    let server = Server::start(&data, &[]).await;
+    let code = server.request_code(JOHN.0, JOHN.1).await;
+    server.stop();
+    let secret = data.with_file_name("data.json.secret");
+    let mode = std::fs::metadata(&secret).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the secret is readable by its owner only");
+    let first = std::fs::read(&secret).unwrap();
+
+    let server = Server::start(&data, &[]).await;
+    assert_eq!(
+        std::fs::read(&secret).unwrap(),
+        first,
+        "the secret is generated once"
+    );
+    let (status, _) = server
+        .post(
+            "/api/forgot-password/verify-otp",
+            json!({ "noHp": JOHN.1, "otp": code }),
+        )
+        .await;
+    assert_eq!(
+        status, 200,
+        "a code issued before the restart still verifies under the kept secret"
+    );
+}
