@@ -1,6 +1,223 @@
-//! A WhatsApp Web sender for [`otp_reset`]: drives WhatsApp Web in headless Chromium.
+//! A WhatsApp Web sender for [`otp_reset`]: delivers the codes from the site's own WhatsApp
+//! account by driving WhatsApp Web in headless Chromium through `chromiumoxide`, as
+//! whatsapp-web.js does on Puppeteer.
 //!
-//! Not written yet: the WhatsApp sender is its own issue. Until then the example server sends
-//! codes with [`otp_reset::ConsoleSender`].
+//! - **One task owns the browser**: Chromium, chromiumoxide's handler, the page and the child
+//!   process belong to one actor task; [`WhatsAppSender`] talks to it through a channel and
+//!   implements [`otp_reset::Sender`].
+//! - **QR login once**: the first start shows a QR code (on the terminal, and through
+//!   [`WhatsAppSender::qr_codes`] for an admin page); after one scan the session lives in a
+//!   browser profile (`.otp-reset-whatsapp/session-<id>`, mode 0700) and a restart comes up
+//!   ready without a QR code. A lock keeps a second process off the profile.
+//! - **States** (`UNINITIALIZED → INITIALIZING → WAITING_FOR_QR → AUTHENTICATING →
+//!   AUTHENTICATED → READY`, and `DISCONNECTED`, `LOGGED_OUT`, `CONFLICT`, `RECONNECTING`,
+//!   `FAILED`) on a watch channel ([`WhatsAppSender::states`]); each transition is logged.
+//! - **One adapter** holds all knowledge of WhatsApp Web's internals (see the `adapter`
+//!   module's scripts), so a WhatsApp Web change is a one-place fix; missing modules give a
+//!   `FAILED` state naming them, not a hang.
+//! - **Sends** wait for WhatsApp's server acknowledgement, are never retried once the message
+//!   may exist, go one at a time through one page with a minimum spacing per number.
+//! - **Recovery**: a crashed browser or page, or a page that stops answering, is relaunched with
+//!   exponential backoff and jitter; a logout from the phone clears the session and shows a new
+//!   QR code; a planned relaunch after a day or many sends keeps memory bounded.
+//!
+//! WhatsApp does not allow unofficial clients: an account used this way can be banned. Use a
+//! number dedicated to the site, send only what users asked for, and keep the volume modest.
+//!
+//! ```no_run
+//! use otp_reset_whatsapp::{WhatsAppConfig, WhatsAppSender};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), otp_reset_whatsapp::Error> {
+//! let sender = WhatsAppSender::start(WhatsAppConfig::new().with_session_id("tiket-kita"))?;
+//! // mount it: ForgotPassword::builder(users, otps, sender.clone())…
+//! # sender.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+
+mod actor;
+pub mod adapter;
+mod config;
+mod profile;
+mod qr;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use otp_reset::{Delivered, Message, PhoneNumber, SendError, Sender, SenderState};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+
+pub use config::WhatsAppConfig;
+pub use qr::QrCode;
+
+use crate::actor::{Actor, Command};
+use crate::profile::Profile;
+
+/// Why the sender could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Another process uses this session's browser profile.
+    #[error(
+        "the WhatsApp session {0} is in use by another process; stop it first or use another session id"
+    )]
+    ProfileInUse(PathBuf),
+    /// The profile folder could not be created or locked.
+    #[error("cannot use the WhatsApp session folder {dir}: {source}")]
+    Profile {
+        /// The folder.
+        dir: PathBuf,
+        /// What went wrong.
+        source: std::io::Error,
+    },
+    /// Chromium is not installed where the settings say.
+    #[error(
+        "Chromium not found at {0}: install Debian's package `chromium` (apt-get install chromium)"
+    )]
+    ChromiumMissing(PathBuf),
+    /// Started outside a tokio runtime.
+    #[error("the WhatsApp sender must be started inside a tokio runtime")]
+    NoRuntime,
+}
+
+/// Sends messages over WhatsApp Web. Cheap to clone; clones share one browser.
+#[derive(Clone, Debug)]
+pub struct WhatsAppSender {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    commands: mpsc::Sender<Command>,
+    states: watch::Receiver<SenderState>,
+    qr_codes: watch::Receiver<Option<QrCode>>,
+    actor: Mutex<Option<JoinHandle<()>>>,
+    template: Option<String>,
+    reply_timeout: Duration,
+}
+
+impl WhatsAppSender {
+    /// Locks the session's profile and starts the actor that launches Chromium and opens
+    /// WhatsApp Web. Returns at once; watch [`WhatsAppSender::states`] for READY.
+    pub fn start(config: WhatsAppConfig) -> Result<Self, Error> {
+        tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
+        if !config.chromium.exists() {
+            return Err(Error::ChromiumMissing(config.chromium.clone()));
+        }
+        let profile = Profile::open(&config.profile_dir())?;
+        let (commands, receiver) = mpsc::channel(config.queue_capacity);
+        let (state, states) = watch::channel(SenderState::Uninitialized);
+        let (qr, qr_codes) = watch::channel(None);
+        let reply_timeout =
+            config.send_timeout + config.recipient_spacing + config.evaluate_timeout * 2;
+        let template = config.template.clone();
+        let actor = Actor {
+            config,
+            profile,
+            state,
+            qr,
+            commands: receiver,
+            last_sent: Default::default(),
+        };
+        let actor = tokio::spawn(actor.run());
+        Ok(Self {
+            inner: Arc::new(Inner {
+                commands,
+                states,
+                qr_codes,
+                actor: Mutex::new(Some(actor)),
+                template,
+                reply_timeout,
+            }),
+        })
+    }
+
+    /// The state, now and as it changes.
+    pub fn states(&self) -> watch::Receiver<SenderState> {
+        self.inner.states.clone()
+    }
+
+    /// The QR code to scan, while one is shown (a secret: show it to the operator only).
+    pub fn qr_codes(&self) -> watch::Receiver<Option<QrCode>> {
+        self.inner.qr_codes.clone()
+    }
+
+    /// Waits until the sender is in a state `accept` likes, or `timeout` passes.
+    pub async fn wait_for(
+        &self,
+        timeout: Duration,
+        accept: impl Fn(&SenderState) -> bool,
+    ) -> Result<SenderState, SenderState> {
+        let mut states = self.states();
+        let reached = tokio::time::timeout(timeout, states.wait_for(|state| accept(state))).await;
+        match reached {
+            Ok(Ok(state)) => Ok(state.clone()),
+            _ => Err(self.inner.states.borrow().clone()),
+        }
+    }
+
+    /// Closes WhatsApp Web and Chromium, kills and reaps the process, and waits for the actor.
+    pub async fn shutdown(&self) {
+        let (done, finished) = oneshot::channel();
+        if self
+            .inner
+            .commands
+            .send(Command::Shutdown { done })
+            .await
+            .is_ok()
+        {
+            let _ = finished.await;
+        }
+        let actor = self
+            .inner
+            .actor
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(actor) = actor {
+            let _ = actor.await;
+        }
+    }
+
+    fn render(&self, message: &Message) -> String {
+        match (&self.inner.template, message) {
+            (Some(template), Message::Code { code, ttl, .. }) => template
+                .replace("{code}", code.expose())
+                .replace("{minutes}", &ttl.as_secs().div_ceil(60).to_string()),
+            _ => message.text(),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Sender for WhatsAppSender {
+    async fn send(&self, to: &PhoneNumber, message: &Message) -> Result<Delivered, SendError> {
+        let (reply, answer) = oneshot::channel();
+        let command = Command::Send {
+            to: *to,
+            text: self.render(message),
+            reply,
+        };
+        self.inner
+            .commands
+            .try_send(command)
+            .map_err(|error| match error {
+                mpsc::error::TrySendError::Full(_) => SendError::QueueFull,
+                mpsc::error::TrySendError::Closed(_) => SendError::NotReady(self.state()),
+            })?;
+        match tokio::time::timeout(self.inner.reply_timeout, answer).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(SendError::NotReady(self.state())),
+            Err(_) => Err(SendError::Timeout(self.inner.reply_timeout)),
+        }
+    }
+
+    fn state(&self) -> SenderState {
+        self.inner.states.borrow().clone()
+    }
+}
