@@ -37,6 +37,10 @@ pub enum Text {
     Timeout,
     /// No such route.
     NotFound,
+    /// A missing or wrong admin token.
+    Unauthorized,
+    /// No QR code is shown now.
+    NoQrCode,
 }
 
 impl Text {
@@ -76,6 +80,14 @@ impl Text {
             Text::Timeout => "Permintaan terlalu lama diproses. Silakan coba lagi.".into(),
             Text::NotFound if english => "Not found".into(),
             Text::NotFound => "Halaman atau endpoint tidak ditemukan".into(),
+            Text::Unauthorized if english => "A valid admin token is required".into(),
+            Text::Unauthorized => "Token admin tidak valid".into(),
+            Text::NoQrCode if english => {
+                "No QR code now: WhatsApp is linked or still starting".into()
+            }
+            Text::NoQrCode => {
+                "Tidak ada kode QR saat ini: WhatsApp sudah tertaut atau masih dimulai".into()
+            }
         }
     }
 }

@@ -25,6 +25,8 @@ pub struct AppState {
     pub forgot_password: ForgotPassword<JsonStore, JsonStore>,
     /// The data file (for the login).
     pub store: JsonStore,
+    /// The WhatsApp QR code for the operator, when the WhatsApp sender and an admin token are set.
+    pub qr: Option<crate::admin::QrAccess>,
 }
 
 /// The site: the flow under `/api/forgot-password`, the login, the pages, `/healthz` and
@@ -34,6 +36,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
     let mut api = Router::new()
         .nest_service("/api/forgot-password", state.forgot_password.clone())
         .route("/api/auth/login", post(login::login))
+        .route("/admin/whatsapp/qr.svg", get(crate::admin::qr_svg))
         .with_state(state);
     if let Some(limit) = ClientLimit::new(
         config.client_rate_limit_per_min,

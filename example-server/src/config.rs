@@ -45,7 +45,8 @@ pub struct Config {
     #[arg(long, env = "OTP_MAX_SENDS_PER_HOUR", default_value_t = 5)]
     pub otp_max_sends_per_hour: u32,
 
-    /// How codes reach the user: `console` prints them on this terminal (development).
+    /// How codes reach the user: `console` prints them on this terminal (development),
+    /// `whatsapp` sends them over WhatsApp Web.
     #[arg(long, env = "OTP_SENDER", value_enum, default_value_t = SenderKind::Console)]
     pub otp_sender: SenderKind,
 
@@ -75,6 +76,35 @@ pub struct Config {
     #[arg(long, env = "OTP_SECRET", hide_env_values = true)]
     pub otp_secret: Option<String>,
 
+    /// The WhatsApp Web address the WhatsApp sender opens.
+    #[arg(
+        long,
+        env = "WHATSAPP_URL",
+        default_value = "https://web.whatsapp.com/"
+    )]
+    pub whatsapp_url: String,
+
+    /// The Chromium the WhatsApp sender drives (Debian's package `chromium`).
+    #[arg(long, env = "CHROMIUM_PATH", default_value = "/usr/bin/chromium")]
+    pub chromium_path: PathBuf,
+
+    /// Where the WhatsApp session (the browser profile) is kept; back it up to avoid a new QR scan.
+    #[arg(
+        long,
+        env = "WHATSAPP_SESSION_DIR",
+        default_value = ".otp-reset-whatsapp"
+    )]
+    pub whatsapp_session_dir: PathBuf,
+
+    /// The WhatsApp session's name (a profile folder `session-<id>`).
+    #[arg(long, env = "WHATSAPP_SESSION_ID", default_value = "default")]
+    pub whatsapp_session_id: String,
+
+    /// Token an operator sends (`Authorization: Bearer …`) to see the QR code at
+    /// /admin/whatsapp/qr.svg; without it that page does not exist.
+    #[arg(long, env = "ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+
     /// PEM certificate chain: with TLS_KEY, serve HTTPS.
     #[arg(long, env = "TLS_CERT", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
@@ -93,7 +123,7 @@ pub struct Config {
 pub enum SenderKind {
     /// Printed on the server's terminal.
     Console,
-    /// Over WhatsApp Web (not available yet).
+    /// Over WhatsApp Web, from the site's own account (linked once by QR code).
     Whatsapp,
 }
 
@@ -143,10 +173,14 @@ impl Config {
 
     /// Checks the settings that the policy does not cover.
     pub fn check(&self) -> Result<(), ConfigError> {
-        if self.otp_sender == SenderKind::Whatsapp {
+        if self
+            .admin_token
+            .as_ref()
+            .is_some_and(|token| token.len() < 16)
+        {
             return Err(ConfigError {
-                setting: "OTP_SENDER",
-                problem: "the WhatsApp sender is not built yet; use `console`".into(),
+                setting: "ADMIN_TOKEN",
+                problem: "use at least 16 characters".into(),
             });
         }
         let min = otp_reset::CodeHasher::MIN_SECRET_BYTES;

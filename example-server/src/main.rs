@@ -7,12 +7,16 @@
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
+use example_server::admin::QrAccess;
 use example_server::app::{self, AppState};
+use example_server::config::SenderKind;
 use example_server::{Config, JsonStore, secret};
-use otp_reset::{CodeHasher, ConsoleSender, ForgotPassword};
+use otp_reset::{CodeHasher, ConsoleSender, ForgotPassword, Sender};
+use otp_reset_whatsapp::{WhatsAppConfig, WhatsAppSender};
 use tracing_subscriber::EnvFilter;
 use zeroize::Zeroizing;
 
@@ -59,15 +63,36 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         tracing::warn!("DEV_EXPOSE_OTP is on: codes are in the answers. Never in production.");
     }
 
-    let forgot_password =
-        ForgotPassword::builder(store.clone(), store.clone(), ConsoleSender::new())
-            .with_policy(policy)
-            .with_secret(&secret)
-            .build()?;
+    let (sender, whatsapp): (Arc<dyn Sender>, Option<WhatsAppSender>) = match config.otp_sender {
+        SenderKind::Console => (Arc::new(ConsoleSender::new()), None),
+        SenderKind::Whatsapp => {
+            let whatsapp = WhatsAppSender::start(
+                WhatsAppConfig::new()
+                    .with_url(config.whatsapp_url.clone())
+                    .with_chromium(config.chromium_path.clone())
+                    .with_session_dir(config.whatsapp_session_dir.clone())
+                    .with_session_id(config.whatsapp_session_id.clone()),
+            )
+            .map_err(|e| format!("invalid setting OTP_SENDER=whatsapp: {e}"))?;
+            (Arc::new(whatsapp.clone()), Some(whatsapp))
+        }
+    };
+    let qr = match (&whatsapp, &config.admin_token) {
+        (Some(whatsapp), Some(token)) => Some(QrAccess {
+            codes: whatsapp.qr_codes(),
+            token: token.as_str().into(),
+        }),
+        _ => None,
+    };
+    let forgot_password = ForgotPassword::builder(store.clone(), store.clone(), sender)
+        .with_policy(policy)
+        .with_secret(&secret)
+        .build()?;
     let app = app::router(
         AppState {
             forgot_password,
             store: store.clone(),
+            qr,
         },
         &config,
     )
@@ -103,6 +128,10 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         }
     }
 
+    if let Some(whatsapp) = whatsapp {
+        tracing::info!("closing WhatsApp Web");
+        whatsapp.shutdown().await;
+    }
     tracing::info!("requests finished; folding the journal into the data file");
     store.close()?;
     Ok(())

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use chromiumoxide::error::CdpError;
 use chromiumoxide::{Browser, BrowserConfig, Page};
 use futures_util::StreamExt;
 use otp_reset::{Delivered, PhoneNumber, SendError, SenderState};
@@ -184,10 +185,23 @@ impl Actor {
         };
 
         let end = {
+            // The handler must be polled for as long as the browser lives; a broken connection
+            // means Chromium is gone.
             let events = async {
                 while let Some(event) = handler.next().await {
-                    if let Err(error) = event {
-                        tracing::debug!(target: "otp_reset_whatsapp", %error, "browser event error");
+                    match event {
+                        Err(CdpError::Ws(error)) => {
+                            tracing::warn!(target: "otp_reset_whatsapp", %error, "the connection to Chromium broke");
+                            break;
+                        }
+                        Err(CdpError::Io(error)) => {
+                            tracing::warn!(target: "otp_reset_whatsapp", %error, "the connection to Chromium failed");
+                            break;
+                        }
+                        Err(error) => {
+                            tracing::debug!(target: "otp_reset_whatsapp", %error, "browser event error")
+                        }
+                        Ok(()) => {}
                     }
                 }
             };

@@ -1,0 +1,70 @@
+//! The operator's page for linking WhatsApp: the QR code as SVG, behind `ADMIN_TOKEN`.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+use otp_reset_whatsapp::QrCode;
+use subtle::ConstantTimeEq;
+use tokio::sync::watch;
+
+use crate::answer::{Text, failure};
+use crate::app::AppState;
+
+/// Who may see the QR code, and where it comes from.
+#[derive(Clone, Debug)]
+pub struct QrAccess {
+    /// The QR code while one is shown.
+    pub codes: watch::Receiver<Option<QrCode>>,
+    /// The operator's token.
+    pub token: Arc<str>,
+}
+
+/// `GET /admin/whatsapp/qr.svg`: the QR code to scan, for a bearer of the admin token only. The
+/// code carries key material, so it is never cached and never shown to anyone else.
+pub async fn qr_svg(State(app): State<AppState>, headers: HeaderMap) -> Response {
+    let Some(access) = &app.qr else {
+        return failure(&headers, StatusCode::NOT_FOUND, "not_found", Text::NotFound)
+            .into_response();
+    };
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    let authorised: bool = presented.as_bytes().ct_eq(access.token.as_bytes()).into();
+    if !authorised {
+        let mut response = failure(
+            &headers,
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            Text::Unauthorized,
+        )
+        .into_response();
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        return response;
+    }
+    let code = access.codes.borrow().clone();
+    match code {
+        Some(code) => {
+            let mut response = code.to_svg().into_response();
+            let headers = response.headers_mut();
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("image/svg+xml"),
+            );
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
+        None => failure(
+            &headers,
+            StatusCode::NOT_FOUND,
+            "no_qr_code",
+            Text::NoQrCode,
+        )
+        .into_response(),
+    }
+}
