@@ -409,6 +409,35 @@ async fn a_stale_chromium_lock_from_a_dead_process_is_cleared() {
     sender.shutdown().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_planned_relaunch_after_n_sends_comes_back_ready() {
+    let _one = ONE_BROWSER.lock().await;
+    let imitation = Imitation::start().await;
+    imitation.register(JOHN);
+    let sessions = session_dir();
+    let sender =
+        WhatsAppSender::start(config(&imitation, &sessions).with_planned_relaunch(None, Some(1)))
+            .unwrap();
+    wait_for(&sender, "a QR code", |s| *s == SenderState::WaitingForQr).await;
+    imitation.scan();
+    wait_for(&sender, "READY", |s| *s == SenderState::Ready).await;
+    let_chromium_save_the_session().await;
+    let loads = imitation.page_loads();
+    let mut states = sender.states();
+    assert!(sender.send(&john(), &code_message("")).await.is_ok());
+    tokio::time::timeout(WAIT, states.wait_for(|s| *s == SenderState::Initializing))
+        .await
+        .unwrap()
+        .unwrap();
+    wait_for(&sender, "READY after the planned relaunch", |s| {
+        *s == SenderState::Ready
+    })
+    .await;
+    assert!(imitation.page_loads() > loads, "the page was loaded anew");
+    assert!(sender.send(&john(), &code_message("")).await.is_ok());
+    sender.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_missing_chromium_names_the_package() {
     let error = WhatsAppSender::start(
