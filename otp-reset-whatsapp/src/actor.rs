@@ -217,9 +217,12 @@ impl Actor {
             _ = close => {},
             () = async { while handler.next().await.is_some() {} } => {},
         }
-                // A clean exit is what saves the session to the profile; kill only a browser that
+        // A clean exit is what saves the session to the profile; kill only a browser that
         // does not exit by itself, and always reap it.
-        if tokio::time::timeout(self.config.close_timeout, browser.wait()).await.is_err() {
+        if tokio::time::timeout(self.config.close_timeout, browser.wait())
+            .await
+            .is_err()
+        {
             let _ = browser.kill().await;
             let _ = tokio::time::timeout(self.config.close_timeout, browser.wait()).await;
         }
