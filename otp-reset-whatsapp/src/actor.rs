@@ -57,6 +57,7 @@ struct Seen {
     version: Option<String>,
     connected: bool,
     last_qr: Option<String>,
+    qr_shown_at: Option<Instant>,
     qr_codes: u32,
     pairing_since: Option<Instant>,
     disconnected_since: Option<Instant>,
@@ -380,9 +381,21 @@ impl Actor {
                         }
                         self.show_qr(&reference, seen.qr_codes);
                         seen.last_qr = Some(reference);
+                        seen.qr_shown_at = Some(now);
                         self.set(SenderState::WaitingForQr);
                     }
-                    Some(_) => {}
+                    Some(_) => {
+                        // WhatsApp Web rotates its codes; one that outlives its timeout means
+                        // the page is stuck, and a reload asks for a fresh one.
+                        if seen
+                            .qr_shown_at
+                            .is_some_and(|at| at.elapsed() > self.config.qr_timeout)
+                        {
+                            seen.qr_shown_at = Some(now);
+                            let _ =
+                                tokio::time::timeout(self.config.load_timeout, page.reload()).await;
+                        }
+                    }
                     None => {
                         // The QR expired and WhatsApp Web waits for a click: a reload asks for
                         // fresh codes, within the same cap.
