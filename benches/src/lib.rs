@@ -1,7 +1,170 @@
-//! Benchmarks of `otp-reset`. They live in `benches/`; run them with `cargo bench -p benches`.
+//! Benchmarks of `otp-reset`; `BENCHMARKS.md` at the root has the figures and the commands.
 //!
-//! - `flow`: the three routes through the Service in-process (`oneshot`), with the in-memory
-//!   stores: a verification (right code and a refused guess), and a code request for a known and
-//!   for an unknown name/phone pair, whose times should match (the conceal policy).
+//! - `cargo bench -p benches --bench verify`: verification through the Service in-process, with
+//!   the in-memory and the JSON file store, one at a time and 32 in flight, with 1 thousand to
+//!   1 million users and codes.
+//! - `cargo bench -p benches --bench flow`: request-otp for a known and an unknown pair.
+//! - `cargo bench -p benches --bench hashing`: argon2id at the policy's parameters.
+//! - `cargo run --release -p benches --bin code-memory`: bytes per active code in memory.
+//!
+//! This library holds what the benchmarks share: stores seeded with many users and codes.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+
+use std::path::Path;
+use std::time::Duration;
+
+use bytes::Bytes;
+use example_server::JsonStore;
+use http::Request;
+use http_body_util::Full;
+use otp_reset::{
+    Clock, CodeHasher, Delivered, ForgotPassword, Lang, Message, NewCode, OtpId, OtpRules,
+    OtpStore, PhoneLedger, PhoneNumber, Policy, SendError, Sender, SenderState, SystemClock, User,
+    UserId, UserStore,
+};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+/// The server secret of every benchmark service.
+pub const SECRET: [u8; 32] = [7; 32];
+
+/// The code every seeded phone has.
+pub const CODE: &str = "123456";
+
+/// Delivers nothing, instantly: the benchmarks measure the flow, not a transport.
+#[derive(Debug, Clone, Copy)]
+pub struct NullSender;
+
+#[otp_reset::async_trait]
+impl Sender for NullSender {
+    async fn send(&self, _: &PhoneNumber, _: &Message) -> Result<Delivered, SendError> {
+        Ok(Delivered::default())
+    }
+
+    fn state(&self) -> SenderState {
+        SenderState::Ready
+    }
+}
+
+/// The `i`th seeded phone: `0812` followed by eight digits.
+pub fn phone_text(i: usize) -> String {
+    format!("0812{i:08}")
+}
+
+/// The `i`th seeded phone, normalised.
+pub fn phone(i: usize) -> PhoneNumber {
+    phone_text(i)
+        .parse()
+        .unwrap_or_else(|e| panic!("{}: {e}", phone_text(i)))
+}
+
+/// The policy of the benchmarks: the defaults, with 10 attempts so that wrong guesses keep being
+/// counted (and written) for longer.
+pub fn policy() -> Policy {
+    Policy::builder()
+        .with_max_attempts(10)
+        .build()
+        .unwrap_or_default()
+}
+
+/// A service over `users` and `otps`.
+pub fn service<U: UserStore, O: OtpStore>(users: U, otps: O) -> ForgotPassword<U, O> {
+    ForgotPassword::builder(users, otps, NullSender)
+        .with_policy(policy())
+        .with_secret(SECRET)
+        .with_purge_interval(None)
+        .build()
+        .unwrap_or_else(|e| panic!("building the service: {e}"))
+}
+
+/// In-memory stores with `count` users, each with an active code [`CODE`].
+pub async fn memory_stores(
+    count: usize,
+) -> (otp_reset::MemoryUserStore, otp_reset::MemoryOtpStore) {
+    let codes = CodeHasher::new(&SECRET).unwrap_or_else(|_| unreachable!());
+    let users = otp_reset::MemoryUserStore::from_users((0..count).map(|i| User {
+        id: UserId(i.to_string()),
+        name: format!("Pengguna {i}"),
+        phone: phone(i),
+        password: "rahasia".into(),
+    }));
+    let otps = otp_reset::MemoryOtpStore::new();
+    let now = SystemClock.now();
+    let rules = OtpRules::DEFAULT;
+    for i in 0..count {
+        let code = NewCode {
+            otp_id: OtpId::generate(),
+            digest: codes.code_digest(&phone(i), CODE),
+            user_id: Some(UserId(i.to_string())),
+            lang: Lang::Id,
+        };
+        let _ = otps.issue(&phone(i), code, now, &rules).await;
+    }
+    (users, otps)
+}
+
+/// A JSON data file at `path` with `count` users, each with an active code [`CODE`], written
+/// directly in the store's format (issuing a million codes through the journal would take a
+/// million syncs).
+pub fn write_json_data(path: &Path, count: usize) -> std::io::Result<()> {
+    let codes = CodeHasher::new(&SECRET).map_err(std::io::Error::other)?;
+    let now = SystemClock.now();
+    let ttl = Duration::from_secs(3600 * 24);
+    let mut users = Vec::with_capacity(count);
+    let mut otps = Vec::with_capacity(count);
+    for i in 0..count {
+        users.push(json!({ "id": i, "nama": format!("Pengguna {i}"), "email": format!("u{i}@example.com"), "noHp": phone_text(i), "password": "rahasia" }));
+        let ledger = PhoneLedger {
+            code: Some(otp_reset::CodeRecord {
+                otp_id: OtpId::generate(),
+                digest: codes.code_digest(&phone(i), CODE),
+                user_id: Some(UserId(i.to_string())),
+                lang: Lang::Id,
+                issued_at: now,
+                expires_at: now.plus(ttl),
+                attempts: 0,
+                verified: false,
+                reset_token: None,
+            }),
+            ..PhoneLedger::default()
+        };
+        otps.push(example_server::json_store::ledger_json(phone(i), &ledger));
+    }
+    let file =
+        json!({ "users": users, "otps": otps.into_iter().flatten().collect::<Vec<Value>>() });
+    std::fs::write(
+        path,
+        serde_json::to_vec(&file).map_err(std::io::Error::other)?,
+    )
+}
+
+/// A JSON file store with `count` users and codes in a fresh folder under `dir`.
+pub fn json_store(dir: &Path, count: usize) -> JsonStore {
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    let path = dir.join("data.json");
+    write_json_data(&path, count).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let codes = CodeHasher::new(&SECRET).unwrap_or_else(|_| unreachable!());
+    JsonStore::open(&path, &codes).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A verify-otp request for phone `i`.
+pub fn verify_request(i: usize, code: &str) -> Request<Full<Bytes>> {
+    let body = format!(r#"{{"noHp":"{}","otp":"{code}"}}"#, phone_text(i));
+    Request::post("/verify-otp")
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body)))
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Sends one request through the service and returns the status.
+pub async fn call<U: UserStore, O: OtpStore>(
+    service: &ForgotPassword<U, O>,
+    request: Request<Full<Bytes>>,
+) -> u16 {
+    match service.clone().oneshot(request).await {
+        Ok(response) => response.status().as_u16(),
+        Err(never) => match never {},
+    }
+}

@@ -27,7 +27,7 @@ mod state;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -40,10 +40,21 @@ use self::format::{DataFile, Entry};
 use self::journal::{Journal, JournalPaths, sync_dir};
 use self::state::State;
 
-/// Fold the journal into the snapshot once it is this large…
+/// When the journal is folded into the snapshot. Folding rewrites the whole file, so its cost
+/// grows with the users; to keep the cost per change constant, a journal is folded once it
+/// reaches half the snapshot's size (at least 4 MiB). Staleness is bounded too: a small file
+/// (under 8 MiB) is refreshed 5 seconds after a change, any file after 60 seconds.
 const COMPACT_AFTER_BYTES: u64 = 4 * 1024 * 1024;
-/// …or this long after a change, whichever comes first.
-const COMPACT_AFTER: Duration = Duration::from_secs(5);
+const SMALL_SNAPSHOT_BYTES: u64 = 8 * 1024 * 1024;
+const COMPACT_SMALL_AFTER: Duration = Duration::from_secs(5);
+const COMPACT_ANY_AFTER: Duration = Duration::from_secs(60);
+
+fn compaction_due(journal_bytes: u64, snapshot_bytes: u64, waited: Duration) -> bool {
+    journal_bytes > 0
+        && (journal_bytes >= COMPACT_AFTER_BYTES.max(snapshot_bytes / 2)
+            || (snapshot_bytes < SMALL_SNAPSHOT_BYTES && waited >= COMPACT_SMALL_AFTER)
+            || waited >= COMPACT_ANY_AFTER)
+}
 
 /// Why a data file could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +78,14 @@ pub enum OpenError {
         /// Where and how it is malformed.
         source: serde_json::Error,
     },
+}
+
+/// A phone's code as an entry of the data file's `otps[]`, for tools that write data files
+/// (such as the benchmarks' seeding).
+pub fn ledger_json(phone: PhoneNumber, ledger: &PhoneLedger) -> Option<serde_json::Value> {
+    format::ledger_to_json(phone, ledger)
+        .0
+        .map(serde_json::Value::Object)
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> OpenError + '_ {
@@ -94,6 +113,8 @@ struct Inner {
     compactor: Mutex<Option<std::thread::JoinHandle<()>>>,
     stop: (Mutex<bool>, Condvar),
     closed: AtomicBool,
+    /// The size of the last snapshot written.
+    snapshot_bytes: AtomicU64,
     _lock: File,
 }
 
@@ -176,6 +197,7 @@ impl JsonStore {
             compactor: Mutex::new(None),
             stop: (Mutex::new(false), Condvar::new()),
             closed: AtomicBool::new(false),
+            snapshot_bytes: AtomicU64::new(snapshot.len() as u64),
             _lock: lock,
         });
         let weak = Arc::downgrade(&inner);
@@ -256,6 +278,8 @@ impl Inner {
             )
         };
         write_atomically(&self.data, &self.journal_paths.dir, &snapshot)?;
+        self.snapshot_bytes
+            .store(snapshot.len() as u64, Ordering::Relaxed);
         self.journal
             .wait_rotated(rotation)
             .map_err(std::io::Error::other)?;
@@ -314,7 +338,11 @@ fn compact_periodically(inner: &std::sync::Weak<Inner>) {
         } else {
             waited + tick
         };
-        if pending >= COMPACT_AFTER_BYTES || (pending > 0 && waited >= COMPACT_AFTER) {
+        if compaction_due(
+            pending,
+            inner.snapshot_bytes.load(Ordering::Relaxed),
+            waited,
+        ) {
             waited = Duration::ZERO;
             if let Err(error) = inner.compact() {
                 tracing::error!(%error, "folding the journal into the data file failed");
@@ -449,5 +477,35 @@ impl OtpStore for JsonStore {
         };
         self.durable(seq).await?;
         Ok(purged)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folding_cost_per_change_stays_constant_and_staleness_bounded() {
+        let mib = 1024 * 1024;
+        assert!(
+            !compaction_due(0, 0, Duration::from_secs(3600)),
+            "nothing to fold"
+        );
+        assert!(
+            compaction_due(100, mib, Duration::from_secs(5)),
+            "a small file is refreshed within seconds"
+        );
+        assert!(
+            !compaction_due(100, 200 * mib, Duration::from_secs(5)),
+            "a large file is not rewritten for one change"
+        );
+        assert!(
+            compaction_due(100 * mib, 200 * mib, Duration::ZERO),
+            "a journal half the snapshot's size is folded"
+        );
+        assert!(
+            compaction_due(100, 200 * mib, Duration::from_secs(60)),
+            "no file is more than a minute behind"
+        );
     }
 }
