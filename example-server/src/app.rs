@@ -33,6 +33,7 @@ pub struct AppState {
 /// `/api/openapi.json`, with the per-client limit, a timeout, CORS, security headers and a
 /// log line per request.
 pub fn router(state: AppState, config: &Config) -> Router {
+    let store = state.store.clone();
     let mut api = Router::new()
         .nest_service("/api/forgot-password", state.forgot_password.clone())
         .route("/api/auth/login", post(login::login))
@@ -46,7 +47,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
     }
     let timeout = Duration::from_secs(config.request_timeout_secs);
     Router::new()
-        .route("/healthz", get(|| async { axum::Json(serde_json::json!({ "status": "ok" })) }))
+        .route("/healthz", get(move || healthz(store.clone())))
         .route("/api/openapi.json", get(|| async { axum::Json(crate::openapi::document()) }))
         .merge(pages::router())
         .merge(api)
@@ -67,6 +68,24 @@ pub fn router(state: AppState, config: &Config) -> Router {
                 .make_span_with(DefaultMakeSpan::new().level(tracing::Level::INFO))
                 .on_response(DefaultOnResponse::new().level(tracing::Level::INFO).latency_unit(tower_http::LatencyUnit::Millis)),
         )
+}
+
+/// `{"status":"ok"}`, or 503 once the data file can no longer be written (every change is
+/// refused then, so a load balancer should take the server out).
+async fn healthz(store: JsonStore) -> Response {
+    match store.failure() {
+        None => axum::Json(serde_json::json!({ "status": "ok" })).into_response(),
+        Some(reason) => {
+            tracing::error!(%reason, "unhealthy: the data file cannot be written");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(
+                    serde_json::json!({ "status": "failing", "reason": "data file not writable" }),
+                ),
+            )
+                .into_response()
+        }
+    }
 }
 
 /// The per-client limit, on the POST routes only (each costs a message or a password hash).

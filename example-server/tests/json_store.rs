@@ -306,3 +306,78 @@ async fn changes_are_in_the_data_file_after_compaction() {
             .unwrap()
     );
 }
+
+#[tokio::test]
+async fn a_failed_compaction_loses_no_acknowledged_change() {
+    let path = legacy_file();
+    let store = JsonStore::open(&path, &hasher()).unwrap();
+    // The snapshot cannot be written: a folder stands where its temporary file goes.
+    let blocker = path.with_file_name("data.json.tmp");
+    std::fs::create_dir(&blocker).unwrap();
+    assert!(store.compact().is_err());
+    assert!(
+        store
+            .set_password_hash(&UserId("1".into()), "$argon2id$after-failure")
+            .await
+            .unwrap()
+    );
+    assert!(
+        store.compact().is_err(),
+        "a second failure rotates the journal again"
+    );
+
+    let on_disk: String = ["data.json.journal", "data.json.journal.next"]
+        .iter()
+        .filter_map(|name| std::fs::read_to_string(path.with_file_name(name)).ok())
+        .collect();
+    assert!(
+        on_disk.contains("after-failure"),
+        "the acknowledged change is still in the journal"
+    );
+
+    std::fs::remove_dir(&blocker).unwrap();
+    store.compact().unwrap();
+    assert_eq!(
+        read_json(&path)["users"][0]["password"],
+        "$argon2id$after-failure"
+    );
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_data_file_and_journal_are_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let path = fresh_dir().join("data.json");
+    let store = JsonStore::open(&path, &hasher()).unwrap();
+    store.close().unwrap();
+    for name in ["data.json", "data.json.journal"] {
+        let mode = std::fs::metadata(path.with_file_name(name))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn a_torn_tail_of_several_lines_is_ignored() {
+    let path = legacy_file();
+    std::fs::write(
+        path.with_file_name("data.json.journal"),
+        concat!(
+            r#"{"password":{"userId":"2","password":"$argon2id$kept"}}"#,
+            "\n",
+            "\0\0\0\0\n",
+            r#"{"password":{"userId":"1","pa"#
+        ),
+    )
+    .unwrap();
+    let store = JsonStore::open(&path, &hasher()).unwrap();
+    let siti = store
+        .find_by_phone(&phone("081298765432"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(siti.password, "$argon2id$kept");
+}

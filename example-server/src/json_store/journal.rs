@@ -246,11 +246,9 @@ fn write_batch(
     if let Some(old) = closing {
         file.write_all(&old)?;
         file.sync_data()?;
-        *file = OpenOptions::new()
-            .create(true)
-            .write(true)
-            .truncate(true)
-            .open(&paths.next)?;
+        // Append, never truncate: if the last compaction failed before renaming the new
+        // segment into place, `next` is the very file written so far, and it must be kept.
+        *file = open_segment(&paths.next)?;
         sync_dir(&paths.dir)?;
     }
     if !batch.is_empty() {
@@ -258,6 +256,22 @@ fn write_batch(
         file.sync_data()?;
     }
     Ok(())
+}
+
+/// Opens (or creates, owner-only) a journal segment for appending.
+pub(crate) fn open_segment(path: &Path) -> std::io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
+}
+
+/// Whether the writer stopped after a failed write.
+impl Journal {
+    pub(crate) fn failure(&self) -> Option<String> {
+        self.shared.lock().failed.clone()
+    }
 }
 
 /// Makes a rename or a new file in `dir` durable.

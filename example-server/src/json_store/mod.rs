@@ -25,7 +25,7 @@ mod journal;
 mod state;
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
@@ -115,6 +115,7 @@ struct Inner {
     closed: AtomicBool,
     /// The size of the last snapshot written.
     snapshot_bytes: AtomicU64,
+    compacting: Mutex<()>,
     _lock: File,
 }
 
@@ -177,8 +178,9 @@ impl JsonStore {
             source,
         })?;
         write_atomically(&data, &journal_paths.dir, &snapshot).map_err(io_error(&data))?;
-        let journal_file =
-            File::create(&journal_paths.current).map_err(io_error(&journal_paths.current))?;
+        let _ = std::fs::remove_file(&journal_paths.current);
+        let journal_file = journal::open_segment(&journal_paths.current)
+            .map_err(io_error(&journal_paths.current))?;
         match std::fs::remove_file(&journal_paths.next) {
             Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
                 return Err(io_error(&journal_paths.next)(error));
@@ -198,6 +200,7 @@ impl JsonStore {
             stop: (Mutex::new(false), Condvar::new()),
             closed: AtomicBool::new(false),
             snapshot_bytes: AtomicU64::new(snapshot.len() as u64),
+            compacting: Mutex::new(()),
             _lock: lock,
         });
         let weak = Arc::downgrade(&inner);
@@ -225,6 +228,12 @@ impl JsonStore {
         self.inner.closed.store(true, Ordering::SeqCst);
         self.inner.journal.close();
         result
+    }
+
+    /// Why the store stopped accepting changes (a journal write failed, such as on a full
+    /// disk), if it did; every change is refused from then on, until a restart.
+    pub fn failure(&self) -> Option<String> {
+        self.inner.journal.failure()
     }
 
     /// How many users the file holds.
@@ -267,6 +276,11 @@ impl Inner {
     }
 
     fn compact(&self) -> std::io::Result<()> {
+        // One compaction at a time: they share the temporary file and the rotation.
+        let _one = self
+            .compacting
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         if self.closed.load(Ordering::SeqCst) {
             return Err(std::io::Error::other("the data file is closed"));
         }
@@ -359,22 +373,29 @@ fn replay(path: &Path, state: &mut State, codes: &CodeHasher) -> Result<(), Open
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(error) => return Err(io_error(path)(error)),
     };
-    let mut lines = BufReader::new(file).lines().peekable();
-    while let Some(line) = lines.next() {
-        let line = line.map_err(io_error(path))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        match serde_json::from_str::<Entry>(&line) {
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut BufReader::new(file), &mut bytes).map_err(io_error(path))?;
+    let lines: Vec<&[u8]> = bytes
+        .split(|&b| b == b'\n')
+        .filter(|line| !line.iter().all(u8::is_ascii_whitespace))
+        .collect();
+    for (index, line) in lines.iter().enumerate() {
+        match serde_json::from_slice::<Entry>(line) {
             Ok(entry) => state.apply(entry, codes),
-            Err(_) if lines.peek().is_none() => {
-                tracing::warn!(journal = %path.display(), "ignoring a torn last journal line (never acknowledged)");
-            }
+            // A crash mid-write can leave garbage after the last synced line (never
+            // acknowledged); a bad line followed by good ones is corruption.
             Err(source) => {
-                return Err(OpenError::Corrupt {
-                    path: path.to_owned(),
-                    source,
-                });
+                let torn_tail = lines[index..]
+                    .iter()
+                    .all(|rest| serde_json::from_slice::<Entry>(rest).is_err());
+                if !torn_tail {
+                    return Err(OpenError::Corrupt {
+                        path: path.to_owned(),
+                        source,
+                    });
+                }
+                tracing::warn!(journal = %path.display(), lines = lines.len() - index, "ignoring a torn journal tail (never acknowledged)");
+                break;
             }
         }
     }
@@ -387,7 +408,16 @@ fn write_atomically(path: &Path, dir: &Path, bytes: &[u8]) -> std::io::Result<()
     let mut temporary = path.to_owned().into_os_string();
     temporary.push(".tmp");
     let temporary = PathBuf::from(temporary);
-    let mut file = File::create(&temporary)?;
+    // The file holds password hashes: owner-only, unless the operator chose otherwise for the
+    // file being replaced.
+    let mut options = OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&temporary)?;
+    if let Ok(existing) = std::fs::metadata(path) {
+        file.set_permissions(existing.permissions())?;
+    }
     file.write_all(bytes)?;
     file.sync_all()?;
     drop(file);
