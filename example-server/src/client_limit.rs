@@ -49,22 +49,49 @@ impl ClientLimit {
     /// address in `X-Forwarded-For` that is not one (a client can prepend anything to the
     /// header, but not what the proxies append after it).
     pub fn client(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+        let peer = canonical(peer);
         let trusted = |ip: &IpAddr| self.trusted_proxies.iter().any(|net| net.contains(ip));
         if !trusted(&peer) {
-            return peer;
+            return key(peer);
         }
         let forwarded = headers
             .get_all("x-forwarded-for")
             .iter()
             .filter_map(|value| value.to_str().ok())
             .flat_map(|value| value.split(','))
-            .filter_map(|hop| hop.trim().parse::<IpAddr>().ok())
+            .map(|hop| hop.trim().parse::<IpAddr>().map(canonical).ok())
             .collect::<Vec<_>>();
-        forwarded
-            .into_iter()
-            .rev()
-            .find(|ip| !trusted(ip))
-            .unwrap_or(peer)
+        // Walk back from the nearest hop; an unreadable hop ends the walk at the last trusted
+        // one, so nothing the client wrote before it can be taken for the client.
+        let mut client = peer;
+        for hop in forwarded.into_iter().rev() {
+            match hop {
+                Some(ip) if trusted(&ip) => client = ip,
+                Some(ip) => return key(ip),
+                None => break,
+            }
+        }
+        key(client)
+    }
+}
+
+/// IPv4 addresses in their own form, also when written as IPv4-mapped IPv6.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// The key a client is counted under: its IPv4 address, or its IPv6 /64 (one subscriber's
+/// network, which can rotate through 2^64 addresses).
+fn key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => {
+            let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(prefix.into())
+        }
+        v4 => v4,
     }
 }
 
@@ -123,6 +150,20 @@ mod tests {
             "198.51.100.1".parse::<IpAddr>().unwrap()
         );
         assert_eq!(limit.client(proxy, &HeaderMap::new()), proxy);
+        assert_eq!(
+            limit.client(proxy, &headers("1.2.3.4, 198.51.100.1:443")),
+            proxy,
+            "an unreadable hop ends the walk at the proxy"
+        );
+        let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        assert_eq!(
+            limit.client(a, &HeaderMap::new()),
+            limit.client(b, &HeaderMap::new()),
+            "one /64 is one client"
+        );
+        let mapped: IpAddr = "::ffff:203.0.113.9".parse().unwrap();
+        assert_eq!(limit.client(mapped, &HeaderMap::new()), stranger);
     }
 
     #[tokio::test]

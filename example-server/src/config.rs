@@ -100,6 +100,11 @@ pub struct Config {
     #[arg(long, env = "WHATSAPP_SESSION_ID", default_value = "default")]
     pub whatsapp_session_id: String,
 
+    /// The WhatsApp message with the code, `{code}` and `{minutes}` in it (default: Indonesian,
+    /// or English for users who asked in English).
+    #[arg(long, env = "WHATSAPP_TEMPLATE")]
+    pub whatsapp_template: Option<String>,
+
     /// Token an operator sends (`Authorization: Bearer …`) to see the QR code at
     /// /admin/whatsapp/qr.svg; without it that page does not exist.
     #[arg(long, env = "ADMIN_TOKEN", hide_env_values = true)]

@@ -23,8 +23,12 @@ use zeroize::Zeroizing;
 fn main() -> ExitCode {
     let config = Config::parse();
     tracing_subscriber::fmt()
+        // chromiumoxide traces every DevTools message, codes and QR references included: never
+        // below warnings, whatever RUST_LOG says.
         .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("info"))
+                .add_directive("chromiumoxide=warn".parse().unwrap_or_default()),
         )
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
@@ -71,7 +75,8 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
                     .with_url(config.whatsapp_url.clone())
                     .with_chromium(config.chromium_path.clone())
                     .with_session_dir(config.whatsapp_session_dir.clone())
-                    .with_session_id(config.whatsapp_session_id.clone()),
+                    .with_session_id(config.whatsapp_session_id.clone())
+                    .with_template_opt(config.whatsapp_template.clone()),
             )
             .map_err(|e| format!("invalid setting OTP_SENDER=whatsapp: {e}"))?;
             (Arc::new(whatsapp.clone()), Some(whatsapp))

@@ -49,6 +49,8 @@ pub(crate) struct Actor {
     pub(crate) qr: watch::Sender<Option<QrCode>>,
     pub(crate) commands: mpsc::Receiver<Command>,
     pub(crate) last_sent: HashMap<PhoneNumber, Instant>,
+    /// Whether the current session reached READY: a later crash then starts the backoff over.
+    pub(crate) reached_ready: bool,
 }
 
 /// What one session has seen so far.
@@ -63,6 +65,10 @@ struct Seen {
     disconnected_since: Option<Instant>,
     incompatible_probes: u32,
     failed_probes: u32,
+    unpaired_probes: u32,
+    /// Since when the page has shown no progress (loading, opening, conflict).
+    stalled_since: Option<Instant>,
+    send_timeouts: u32,
 }
 
 impl Actor {
@@ -95,6 +101,9 @@ impl Actor {
                     failures = 0;
                 }
                 SessionEnd::Crashed(reason) => {
+                    if std::mem::take(&mut self.reached_ready) {
+                        failures = 0;
+                    }
                     failures += 1;
                     tracing::warn!(target: "otp_reset_whatsapp", %reason, attempt = failures, "WhatsApp session failed; relaunching");
                     self.set(SenderState::Disconnected);
@@ -157,7 +166,14 @@ impl Actor {
             .user_data_dir(self.profile.dir())
             .no_sandbox()
             .launch_timeout(self.config.launch_timeout)
-            .request_timeout(self.config.evaluate_timeout)
+            // A CDP request must outlive the longest step it serves (a send), or chromiumoxide
+            // would drop it first and report a failure for a message that may still be created.
+            .request_timeout(
+                self.config
+                    .send_timeout
+                    .max(self.config.evaluate_timeout)
+                    .max(self.config.load_timeout),
+            )
             .args([
                 "--disable-gpu",
                 "--disable-quic",
@@ -165,7 +181,9 @@ impl Actor {
                 "--disable-extensions",
                 "--no-default-browser-check",
                 "--mute-audio",
-            ]);
+            ])
+            // A headless browser announces itself as `HeadlessChrome`, which WhatsApp Web refuses.
+            .arg(format!("--user-agent={}", self.config.user_agent));
         builder = if self.config.headless {
             builder.new_headless_mode()
         } else {
@@ -266,7 +284,11 @@ impl Actor {
                 command = self.commands.recv() => match command {
                     None => return SessionEnd::Shutdown(None),
                     Some(Command::Shutdown { done }) => return SessionEnd::Shutdown(Some(done)),
-                    Some(Command::Send { to, text, reply }) => {
+                                        Some(Command::Send { to, text, reply }) => {
+                        // A caller that gave up must not get its code delivered later.
+                        if reply.is_closed() {
+                            continue;
+                        }
                         let state = self.state.borrow().clone();
                         let result = if state.can_send() {
                             sends += 1;
@@ -274,7 +296,15 @@ impl Actor {
                         } else {
                             Err(SendError::NotReady(state))
                         };
+                        if matches!(result, Err(SendError::Timeout(_))) {
+                            seen.send_timeouts += 1;
+                        } else {
+                            seen.send_timeouts = 0;
+                        }
                         let _ = reply.send(result);
+                        if seen.send_timeouts >= 3 {
+                            return SessionEnd::Crashed("three sends in a row timed out".into());
+                        }
                     }
                 },
                 _ = ticks.tick() => {
@@ -321,9 +351,10 @@ impl Actor {
             }
         };
         if probe.loading || probe.absent {
-            let loaded_once = seen.version.is_some();
-            return (!loaded_once && started.elapsed() > self.config.load_timeout)
-                .then(|| SessionEnd::Crashed("WhatsApp Web did not load".into()));
+            let since = *seen.stalled_since.get_or_insert(Instant::now());
+            let stuck = since.elapsed() > self.config.load_timeout
+                || (seen.version.is_none() && started.elapsed() > self.config.load_timeout);
+            return stuck.then(|| SessionEnd::Crashed("WhatsApp Web did not load".into()));
         }
         if seen.version != probe.version {
             tracing::info!(target: "otp_reset_whatsapp", version = ?probe.version, adapter = ADAPTER_VERSION, "WhatsApp Web loaded");
@@ -341,6 +372,12 @@ impl Actor {
         }
         seen.incompatible_probes = 0;
         let now = Instant::now();
+        if !matches!(probe.socket.as_deref(), Some("OPENING" | "CONFLICT") | None) {
+            seen.stalled_since = None;
+        }
+        if !matches!(probe.socket.as_deref(), Some("UNPAIRED" | "UNPAIRED_IDLE")) {
+            seen.unpaired_probes = 0;
+        }
         match probe.socket.as_deref() {
             Some("CONNECTED") => {
                 seen.connected = true;
@@ -348,6 +385,7 @@ impl Actor {
                 self.qr.send_replace(None);
                 if probe.synced {
                     seen.pairing_since = None;
+                    self.reached_ready = true;
                     self.set(SenderState::Ready);
                 } else {
                     self.set(SenderState::Authenticated);
@@ -367,8 +405,10 @@ impl Actor {
                 }
             }
             Some("UNPAIRED" | "UNPAIRED_IDLE") => {
+                // One probe can catch a passing state; a logout is UNPAIRED that stays.
                 if seen.connected {
-                    return Some(SessionEnd::LoggedOut);
+                    seen.unpaired_probes += 1;
+                    return (seen.unpaired_probes >= 3).then_some(SessionEnd::LoggedOut);
                 }
                 match probe.qr {
                     Some(reference) if seen.last_qr.as_ref() != Some(&reference) => {
@@ -409,8 +449,18 @@ impl Actor {
                     }
                 }
             }
-            Some("CONFLICT") => self.set(SenderState::Conflict),
-            Some("OPENING") | None => {}
+            stalled @ (Some("CONFLICT" | "OPENING") | None) => {
+                if stalled == Some("CONFLICT") {
+                    self.set(SenderState::Conflict);
+                }
+                // Another session took over, or the socket never opens: a relaunch takes the
+                // session back ("use here") or starts afresh.
+                let since = *seen.stalled_since.get_or_insert(now);
+                if since.elapsed() > self.config.load_timeout {
+                    let what = stalled.unwrap_or("without a socket");
+                    return Some(SessionEnd::Crashed(format!("WhatsApp Web stayed {what}")));
+                }
+            }
             Some(_) => {
                 self.set(SenderState::Disconnected);
                 let since = *seen.disconnected_since.get_or_insert(now);
@@ -426,7 +476,7 @@ impl Actor {
 
     fn show_qr(&self, reference: &str, number: u32) {
         let code = QrCode::new(reference.to_owned());
-        if self.config.show_qr_in_terminal {
+        if self.config.show_qr_in_terminal && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
             // The terminal, not the log: the code is a secret for the operator's eyes only.
             eprintln!(
                 "\nScan this QR code with WhatsApp on the site's phone (Linked devices › Link a device), code {number} of {}:\n{}",
@@ -452,6 +502,10 @@ impl Actor {
         }
         let deadline = Instant::now() + self.config.send_timeout;
         let created = adapter::send(page, &to.digits(), text, self.config.send_timeout).await;
+        if self.last_sent.len() > 10_000 {
+            let spacing = self.config.recipient_spacing;
+            self.last_sent.retain(|_, at| at.elapsed() < spacing);
+        }
         self.last_sent.insert(to, Instant::now());
         let id = match created {
             Ok(Created::Message(id)) => id,

@@ -40,6 +40,7 @@ pub struct WhatsAppConfig {
     pub(crate) relaunch_after_sends: Option<u64>,
     pub(crate) show_qr_in_terminal: bool,
     pub(crate) template: Option<String>,
+    pub(crate) user_agent: String,
 }
 
 impl Default for WhatsAppConfig {
@@ -73,7 +74,8 @@ impl WhatsAppConfig {
             relaunch_after: Some(Duration::from_secs(24 * 60 * 60)),
             relaunch_after_sends: Some(2_000),
             show_qr_in_terminal: true,
-            template: None,
+                        template: None,
+            user_agent: "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36".into(),
         }
     }
 
@@ -176,7 +178,8 @@ impl WhatsAppConfig {
         self
     }
 
-    /// Print each QR code on the terminal (default on).
+    /// Print each QR code on the terminal when standard error is one (default on); never into
+    /// a log file.
     pub fn with_qr_in_terminal(mut self, show: bool) -> Self {
         self.show_qr_in_terminal = show;
         self
@@ -186,6 +189,21 @@ impl WhatsAppConfig {
     /// request's language (Indonesian unless the user asked in English).
     pub fn with_template(mut self, template: impl Into<String>) -> Self {
         self.template = Some(template.into());
+        self
+    }
+
+    /// As [`WhatsAppConfig::with_template`], when `template` is set.
+    pub fn with_template_opt(mut self, template: Option<String>) -> Self {
+        if template.is_some() {
+            self.template = template;
+        }
+        self
+    }
+
+    /// The browser's user agent (default: a desktop Chrome's; a headless browser's own is
+    /// refused by WhatsApp Web).
+    pub fn with_user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
         self
     }
 

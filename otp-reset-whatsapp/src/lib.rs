@@ -123,6 +123,7 @@ impl WhatsAppSender {
             qr,
             commands: receiver,
             last_sent: Default::default(),
+            reached_ready: false,
         };
         let actor = tokio::spawn(actor.run());
         Ok(Self {

@@ -24,6 +24,8 @@ impl Profile {
             source,
         };
         std::fs::create_dir_all(dir).map_err(io)?;
+        // Chromium is given the absolute path, so its command line names the profile exactly.
+        let dir = &std::fs::canonicalize(dir).map_err(io)?;
         restrict(dir).map_err(io)?;
         let lock = OpenOptions::new()
             .create(true)
@@ -35,6 +37,7 @@ impl Profile {
             std::fs::TryLockError::WouldBlock => Error::ProfileInUse(dir.to_owned()),
             std::fs::TryLockError::Error(source) => io(source),
         })?;
+        kill_orphans(dir);
         clear_stale_singleton(dir);
         Ok(Self {
             dir: dir.to_owned(),
@@ -73,6 +76,41 @@ fn restrict(dir: &Path) -> std::io::Result<()> {
 #[cfg(not(unix))]
 fn restrict(_dir: &Path) -> std::io::Result<()> {
     Ok(())
+}
+
+/// Holding the lock proves no sender of ours runs on this profile, so a Chromium still using it
+/// was left behind by one that died without cleaning up (`kill -9`, the OOM killer). It would
+/// keep the profile and make every launch fail: it goes.
+fn kill_orphans(dir: &Path) {
+    let needle = format!("--user-data-dir={}", dir.display());
+    let Ok(processes) = std::fs::read_dir("/proc") else {
+        return;
+    };
+    let orphans: Vec<String> = processes
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter(|pid| pid.bytes().all(|b| b.is_ascii_digit()))
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|cmdline| {
+                cmdline
+                    .split(|&b| b == 0)
+                    .any(|arg| arg == needle.as_bytes())
+            })
+        })
+        .collect();
+    for pid in &orphans {
+        tracing::warn!(pid = %pid, profile = %dir.display(), "killing a Chromium left behind on this WhatsApp profile");
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", pid])
+            .status();
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    while orphans
+        .iter()
+        .any(|pid| Path::new(&format!("/proc/{pid}/cmdline")).exists())
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }
 
 /// Chromium's `SingletonLock` is a symlink to `<host>-<pid>`. Our lock proves no sender of

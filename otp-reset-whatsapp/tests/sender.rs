@@ -107,6 +107,7 @@ fn browsers_using(profile: &Path) -> Vec<u32> {
 }
 
 fn kill_browsers(profile: &Path) {
+    let profile = &std::fs::canonicalize(profile).unwrap();
     for pid in browsers_using(profile) {
         let _ = std::process::Command::new("kill")
             .args(["-KILL", &pid.to_string()])
@@ -385,7 +386,7 @@ async fn a_second_sender_on_one_profile_is_refused_and_nothing_survives_shutdown
     let message = second.unwrap_err().to_string();
     assert!(message.contains("in use by another process"), "{message}");
 
-    let profile = sessions.join("session-test");
+    let profile = std::fs::canonicalize(sessions.join("session-test")).unwrap();
     assert!(!browsers_using(&profile).is_empty());
     sender.shutdown().await;
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -435,6 +436,36 @@ async fn a_planned_relaunch_after_n_sends_comes_back_ready() {
     .await;
     assert!(imitation.page_loads() > loads, "the page was loaded anew");
     assert!(sender.send(&john(), &code_message("")).await.is_ok());
+    sender.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_chromium_left_behind_on_the_profile_is_killed_at_start() {
+    let imitation = Imitation::start().await;
+    let sessions = session_dir();
+    let profile = sessions.join("session-test");
+    std::fs::create_dir_all(&profile).unwrap();
+    let profile = std::fs::canonicalize(&profile).unwrap();
+    // Stands in for a Chromium whose server was killed with -9: its command line names the profile.
+    let mut orphan = std::process::Command::new("bash")
+        .args([
+            "-c",
+            "sleep 60; true",
+            &format!("--user-data-dir={}", profile.display()),
+        ])
+        .spawn()
+        .unwrap();
+    let _one = ONE_BROWSER.lock().await;
+    let sender = WhatsAppSender::start(config(&imitation, &sessions)).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while orphan.try_wait().unwrap().is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the orphan still runs"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    wait_for(&sender, "a QR code", |s| *s == SenderState::WaitingForQr).await;
     sender.shutdown().await;
 }
 

@@ -117,6 +117,9 @@ impl Passwords {
     ) -> Result<PasswordCheck, PasswordError> {
         if !looks_like_a_hash(stored) {
             let matched: bool = password.as_bytes().ct_eq(stored.as_bytes()).into();
+            // As long as checking a hash, so that timing does not tell a legacy account apart
+            // from an unknown one.
+            self.verify_dummy(password).await?;
             return Ok(if matched {
                 PasswordCheck::Match {
                     needs_upgrade: true,
@@ -134,7 +137,10 @@ impl Passwords {
     /// Verifies `password` against a hash nobody knows, discarding the result: what a login or
     /// lookup does for a user that does not exist, so that the miss takes as long as a hit.
     pub async fn verify_dummy(&self, password: &str) -> Result<(), PasswordError> {
-        self.verify(password, DUMMY_PHC).await.map(|_| ())
+        let password = Zeroizing::new(password.to_owned());
+        self.run_blocking(move || verify_phc(password.as_bytes(), DUMMY_PHC))
+            .await
+            .map(|_| ())
     }
 
     async fn run_blocking<T: Send + 'static>(
