@@ -61,6 +61,19 @@ async fn wait_for(
         .unwrap_or_else(|state| panic!("waiting for {what}, still {state}"))
 }
 
+/// Waits until `states` passes through a state `accept` likes (even one it leaves again at once).
+async fn passes_through(
+    states: &mut tokio::sync::watch::Receiver<SenderState>,
+    what: &str,
+    accept: impl Fn(&SenderState) -> bool,
+) {
+    let reached = tokio::time::timeout(WAIT, states.wait_for(|s| accept(s))).await;
+    assert!(
+        matches!(reached, Ok(Ok(_))),
+        "the sender never passed through {what}"
+    );
+}
+
 /// Starts a sender and links it by scanning the first QR code.
 async fn linked(imitation: &Imitation, sessions: &Path) -> WhatsAppSender {
     let sender = WhatsAppSender::start(config(imitation, sessions)).unwrap();
@@ -239,10 +252,7 @@ async fn a_logout_from_the_phone_clears_the_session_and_shows_a_new_qr_code() {
     let mut states = sender.states();
     let shown = imitation.qr_refs_shown();
     imitation.log_out();
-    tokio::time::timeout(WAIT, states.wait_for(|s| *s == SenderState::LoggedOut))
-        .await
-        .unwrap()
-        .unwrap();
+    passes_through(&mut states, "LOGGED_OUT", |s| *s == SenderState::LoggedOut).await;
     wait_for(&sender, "a new QR code", |s| {
         *s == SenderState::WaitingForQr
     })
@@ -263,13 +273,10 @@ async fn chromium_killed_mid_session_is_relaunched_and_later_sends_work() {
     let_chromium_save_the_session().await;
     let mut states = sender.states();
     kill_browsers(&sessions.join("session-test"));
-    tokio::time::timeout(
-        WAIT,
-        states.wait_for(|s| matches!(s, SenderState::Reconnecting { .. })),
-    )
-    .await
-    .unwrap()
-    .unwrap();
+    passes_through(&mut states, "RECONNECTING", |s| {
+        matches!(s, SenderState::Reconnecting { .. })
+    })
+    .await;
     wait_for(&sender, "READY after the relaunch", |s| {
         *s == SenderState::Ready
     })
@@ -300,13 +307,10 @@ async fn chromium_killed_mid_send_fails_that_send_once_and_recovers() {
         sending.await.unwrap().is_err(),
         "the interrupted send reports a failure"
     );
-    tokio::time::timeout(
-        WAIT,
-        states.wait_for(|s| matches!(s, SenderState::Reconnecting { .. })),
-    )
-    .await
-    .unwrap()
-    .unwrap();
+    passes_through(&mut states, "RECONNECTING", |s| {
+        matches!(s, SenderState::Reconnecting { .. })
+    })
+    .await;
     wait_for(&sender, "READY after the relaunch", |s| {
         *s == SenderState::Ready
     })
@@ -426,10 +430,10 @@ async fn a_planned_relaunch_after_n_sends_comes_back_ready() {
     let loads = imitation.page_loads();
     let mut states = sender.states();
     assert!(sender.send(&john(), &code_message("")).await.is_ok());
-    tokio::time::timeout(WAIT, states.wait_for(|s| *s == SenderState::Initializing))
-        .await
-        .unwrap()
-        .unwrap();
+    passes_through(&mut states, "INITIALIZING", |s| {
+        *s == SenderState::Initializing
+    })
+    .await;
     wait_for(&sender, "READY after the planned relaunch", |s| {
         *s == SenderState::Ready
     })
