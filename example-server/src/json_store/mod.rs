@@ -173,10 +173,13 @@ impl JsonStore {
         }
 
         // Fold everything into a fresh snapshot and start an empty journal.
-        let snapshot = state.snapshot().map_err(|source| OpenError::Corrupt {
-            path: data.clone(),
-            source,
-        })?;
+        let snapshot = state
+            .capture()
+            .to_bytes()
+            .map_err(|source| OpenError::Corrupt {
+                path: data.clone(),
+                source,
+            })?;
         write_atomically(&data, &journal_paths.dir, &snapshot).map_err(io_error(&data))?;
         let _ = std::fs::remove_file(&journal_paths.current);
         let journal_file = journal::open_segment(&journal_paths.current)
@@ -284,13 +287,13 @@ impl Inner {
         if self.closed.load(Ordering::SeqCst) {
             return Err(std::io::Error::other("the data file is closed"));
         }
-        let (snapshot, rotation) = {
+        // Capture and rotate in one moment under the lock; serialise outside it, so requests
+        // never wait for a whole file to be written out.
+        let (captured, rotation) = {
             let state = self.lock();
-            (
-                state.snapshot().map_err(std::io::Error::other)?,
-                self.journal.rotate(),
-            )
+            (state.capture(), self.journal.rotate())
         };
+        let snapshot = captured.to_bytes().map_err(std::io::Error::other)?;
         write_atomically(&self.data, &self.journal_paths.dir, &snapshot)?;
         self.snapshot_bytes
             .store(snapshot.len() as u64, Ordering::Relaxed);

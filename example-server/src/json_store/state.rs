@@ -1,6 +1,7 @@
 //! The data file in memory: users with their indexes, and one ledger per phone.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use otp_reset::{
     Clock, CodeHasher, OtpRules, PhoneLedger, PhoneNumber, SystemClock, Timestamp, User, UserId,
@@ -13,12 +14,14 @@ use super::format::{
 
 #[derive(Debug, Default)]
 pub(crate) struct State {
-    pub(crate) users: Vec<StoredUser>,
+    /// Shared with a snapshot being written, which copies nothing: a change clones only the
+    /// one user it touches, and only while a snapshot holds it.
+    pub(crate) users: Vec<Arc<StoredUser>>,
     /// Objects in `users[]` without an id: kept and written back, never matched.
     unreadable_users: Vec<Map<String, Value>>,
     by_phone: HashMap<PhoneNumber, usize>,
     by_id: HashMap<UserId, usize>,
-    ledgers: HashMap<PhoneNumber, PhoneLedger>,
+    ledgers: HashMap<PhoneNumber, Arc<PhoneLedger>>,
     extra: Map<String, Value>,
 }
 
@@ -54,7 +57,7 @@ impl State {
                 tracing::warn!("dropping an unreadable code entry from the data file");
                 continue;
             };
-            let ledger = state.ledgers.entry(phone).or_default();
+            let ledger = Arc::make_mut(state.ledgers.entry(phone).or_default());
             if ledger
                 .code
                 .as_ref()
@@ -68,7 +71,10 @@ impl State {
         }
         for limits in &file.limits {
             if let Ok(phone) = PhoneNumber::parse(&limits.phone_number) {
-                limits_from_json(limits, state.ledgers.entry(phone).or_default());
+                limits_from_json(
+                    limits,
+                    Arc::make_mut(state.ledgers.entry(phone).or_default()),
+                );
             }
         }
         state
@@ -84,7 +90,7 @@ impl State {
         if let Some(phone) = user.phone {
             self.by_phone.entry(phone).or_insert(index);
         }
-        self.users.push(user);
+        self.users.push(Arc::new(user));
     }
 
     fn user_id_for(&self, phone: PhoneNumber) -> Option<UserId> {
@@ -100,7 +106,7 @@ impl State {
     /// Sets a user's password; the journal entry to append, or `None` for an unknown id.
     pub(crate) fn set_password(&mut self, id: &UserId, phc: &str) -> Option<Entry> {
         let &index = self.by_id.get(id)?;
-        self.users[index].password = phc.to_owned();
+        Arc::make_mut(&mut self.users[index]).password = phc.to_owned();
         Some(Entry::Password {
             user_id: id.0.clone(),
             password: phc.to_owned(),
@@ -113,7 +119,7 @@ impl State {
         phone: PhoneNumber,
         step: impl FnOnce(&mut PhoneLedger) -> T,
     ) -> (T, Option<Entry>) {
-        let ledger = self.ledgers.entry(phone).or_default();
+        let ledger = Arc::make_mut(self.ledgers.entry(phone).or_default());
         let before = ledger.clone();
         let result = step(ledger);
         let entry = (*ledger != before).then(|| phone_entry(phone, ledger));
@@ -127,7 +133,8 @@ impl State {
     pub(crate) fn purge(&mut self, now: Timestamp, rules: &OtpRules) -> (usize, Vec<Entry>) {
         let mut purged = 0;
         let mut entries = Vec::new();
-        self.ledgers.retain(|&phone, ledger| {
+        self.ledgers.retain(|&phone, shared| {
+            let ledger = Arc::make_mut(shared);
             let before = ledger.clone();
             purged += usize::from(ledger.purge(now, rules));
             if *ledger != before {
@@ -162,27 +169,53 @@ impl State {
                 if ledger.is_empty() {
                     self.ledgers.remove(&phone);
                 } else {
-                    self.ledgers.insert(phone, ledger);
+                    self.ledgers.insert(phone, Arc::new(ledger));
                 }
             }
         }
     }
 
-    /// The whole state in the data file's format, as pretty JSON.
-    pub(crate) fn snapshot(&self) -> serde_json::Result<Vec<u8>> {
-        let mut phones: Vec<_> = self.ledgers.iter().collect();
-        phones.sort_unstable_by_key(|(phone, _)| **phone);
+    /// What the next snapshot holds, taken in a moment under the lock: the users and ledgers
+    /// are shared, not copied, so serialising them can happen outside it.
+    pub(crate) fn capture(&self) -> Captured {
+        let mut ledgers: Vec<_> = self
+            .ledgers
+            .iter()
+            .map(|(&phone, ledger)| (phone, Arc::clone(ledger)))
+            .collect();
+        ledgers.sort_unstable_by_key(|(phone, _)| *phone);
+        Captured {
+            users: self.users.clone(),
+            unreadable_users: self.unreadable_users.clone(),
+            ledgers,
+            extra: self.extra.clone(),
+        }
+    }
+}
+
+/// A moment of the state, to be written as a snapshot.
+#[derive(Debug)]
+pub(crate) struct Captured {
+    users: Vec<Arc<StoredUser>>,
+    unreadable_users: Vec<Map<String, Value>>,
+    ledgers: Vec<(PhoneNumber, Arc<PhoneLedger>)>,
+    extra: Map<String, Value>,
+}
+
+impl Captured {
+    /// The data file's bytes, as pretty JSON.
+    pub(crate) fn to_bytes(&self) -> serde_json::Result<Vec<u8>> {
         let mut otps = Vec::new();
         let mut limits: Vec<LimitEntry> = Vec::new();
-        for (&phone, ledger) in phones {
-            let (otp, limit) = ledger_to_json(phone, ledger);
+        for (phone, ledger) in &self.ledgers {
+            let (otp, limit) = ledger_to_json(*phone, ledger);
             otps.extend(otp);
             limits.extend(limit);
         }
         let users = self
             .users
             .iter()
-            .map(StoredUser::to_json)
+            .map(|user| user.to_json())
             .chain(self.unreadable_users.iter().cloned())
             .collect();
         let file = DataFile {
