@@ -64,7 +64,8 @@ async fn until(page: &Page, what: &str, script: &str) -> Result<(), String> {
     }
 }
 
-async fn type_into(page: &Page, selector: &str, text: &str) -> Result<(), String> {
+/// Clicks the element at `selector`, as a person does before typing or to press it.
+async fn click(page: &Page, selector: &str) -> Result<chromiumoxide::Element, String> {
     let element = page
         .find_element(selector)
         .await
@@ -73,22 +74,15 @@ async fn type_into(page: &Page, selector: &str, text: &str) -> Result<(), String
         .click()
         .await
         .map_err(|e| format!("click {selector}: {e}"))?;
+    Ok(element)
+}
+
+async fn type_into(page: &Page, selector: &str, text: &str) -> Result<(), String> {
+    let element = click(page, selector).await?;
     element
         .type_str(text)
         .await
         .map_err(|e| format!("type into {selector}: {e}"))?;
-    Ok(())
-}
-
-async fn click(page: &Page, selector: &str) -> Result<(), String> {
-    let element = page
-        .find_element(selector)
-        .await
-        .map_err(|e| format!("{selector}: {e}"))?;
-    element
-        .click()
-        .await
-        .map_err(|e| format!("click {selector}: {e}"))?;
     Ok(())
 }
 

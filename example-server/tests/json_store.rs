@@ -1,8 +1,9 @@
 //! The JSON file store: the seed's format in and out, the journal, the lock.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use example_server::{JsonStore, OpenError};
 use otp_reset::{
@@ -12,17 +13,7 @@ use otp_reset::{
 use serde_json::{Value, json};
 
 fn fresh_dir() -> PathBuf {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join("json-store")
-        .join(format!(
-            "{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::SeqCst)
-        ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::fresh_dir("json-store")
 }
 
 fn hasher() -> CodeHasher {

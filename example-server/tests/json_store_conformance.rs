@@ -1,26 +1,17 @@
 //! The JSON file store passes the conformance suite, on a fresh file per case.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use example_server::JsonStore;
 use otp_reset::{CodeHasher, User};
 use serde_json::{Value, json};
 
-/// A data file path in a folder of its own under cargo's temporary folder for tests.
+/// A data file path in a folder of its own.
 fn fresh_path() -> PathBuf {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join("json-store-conformance")
-        .join(format!(
-            "{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::SeqCst)
-        ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join("data.json")
+    common::fresh_dir("json-store-conformance").join("data.json")
 }
 
 fn hasher() -> CodeHasher {
