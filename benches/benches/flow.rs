@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use http::Request;
 use http_body_util::Full;
 use otp_reset::{
@@ -89,14 +89,20 @@ fn verify(c: &mut Criterion) {
     let mut group = c.benchmark_group("verify-otp in-memory");
     let right = serde_json::json!({ "noHp": "081234567890", "otp": code });
     group.bench_function("right code", |b| {
-        b.to_async(&runtime)
-            .iter(|| call(&service, post("/verify-otp", &right)));
+        b.to_async(&runtime).iter_batched(
+            || post("/verify-otp", &right),
+            |request| call(&service, request),
+            BatchSize::SmallInput,
+        );
     });
     // Three wrong guesses use the code up; from then on every guess is refused by the store.
     let wrong = serde_json::json!({ "noHp": "081234567890", "otp": if code == "000000" { "111111" } else { "000000" } });
     group.bench_function("refused guess", |b| {
-        b.to_async(&runtime)
-            .iter(|| call(&service, post("/verify-otp", &wrong)));
+        b.to_async(&runtime).iter_batched(
+            || post("/verify-otp", &wrong),
+            |request| call(&service, request),
+            BatchSize::SmallInput,
+        );
     });
     group.finish();
 }
@@ -119,10 +125,14 @@ fn request(c: &mut Criterion) {
     for (label, name) in [("known pair", "John Doe"), ("unknown pair", "Jane Roe")] {
         let body = serde_json::json!({ "nama": name, "noHp": "081234567890" });
         group.bench_function(label, |b| {
-            b.to_async(&runtime).iter(|| {
-                clock.advance(Duration::from_secs(1));
-                call(&service, post("/request-otp", &body))
-            });
+            b.to_async(&runtime).iter_batched(
+                || post("/request-otp", &body),
+                |request| {
+                    clock.advance(Duration::from_secs(1));
+                    call(&service, request)
+                },
+                BatchSize::SmallInput,
+            );
         });
     }
     group.finish();
