@@ -48,7 +48,7 @@ fn main() {
         "{CODES} active codes in MemoryOtpStore: {in_use} bytes of heap, {per_code:.0} bytes per code"
     );
     println!(
-        "size_of: PhoneLedger {} bytes, CodeRecord {} bytes (the map adds its key, control bytes and spare capacity)",
+        "size_of: PhoneLedger {} bytes, CodeRecord {} bytes (the map holds the key and a pointer to the boxed ledger, plus control bytes and spare capacity)",
         std::mem::size_of::<otp_reset::PhoneLedger>(),
         std::mem::size_of::<otp_reset::CodeRecord>()
     );

@@ -6,8 +6,6 @@
 //! normalised numbers, codes as keyed digests (`hmac-sha256:…`), ISO-8601 timestamps, and every
 //! field we do not know, untouched.
 
-use std::collections::VecDeque;
-
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use otp_reset::{
@@ -252,7 +250,7 @@ pub(crate) fn limits_from_json(limits: &LimitEntry, ledger: &mut PhoneLedger) {
         .recent_sends
         .iter()
         .filter_map(time_from_json)
-        .collect::<VecDeque<_>>();
+        .collect();
     ledger.consecutive_failures = limits.consecutive_failures;
     ledger.last_failure_at = limits.last_failure_at.as_ref().and_then(time_from_json);
 }

@@ -65,7 +65,7 @@ impl State {
             {
                 // An old file has no counters: its codes count as sends, so the cooldown holds
                 // (never from the future, whatever the file says).
-                ledger.recent_sends = [record.issued_at.min(now)].into();
+                ledger.recent_sends = [record.issued_at.min(now)].into_iter().collect();
                 ledger.code = Some(record);
             }
         }

@@ -1,6 +1,6 @@
 //! The reference semantics of an OTP store, for one phone.
 
-use std::collections::VecDeque;
+use smallvec::SmallVec;
 
 use super::{CodeRecord, ConsumeOutcome, IssueOutcome, NewCode, Proof, Refusal, VerifyOutcome};
 use crate::{Digest, OtpRules, Timestamp};
@@ -14,8 +14,9 @@ use crate::{Digest, OtpRules, Timestamp};
 pub struct PhoneLedger {
     /// The active code, if any.
     pub code: Option<CodeRecord>,
-    /// When the codes within the current send window were issued, oldest first.
-    pub recent_sends: VecDeque<Timestamp>,
+    /// When the codes within the current send window were issued, oldest first. Most phones
+    /// have one or two, kept inline.
+    pub recent_sends: SmallVec<[Timestamp; 2]>,
     /// Failed guesses in a row on this phone, across codes.
     pub consecutive_failures: u32,
     /// When the last of those failures happened.
@@ -29,7 +30,7 @@ impl PhoneLedger {
         if let Some(refusal) = self.refusal(now, rules) {
             return IssueOutcome::Refused(refusal);
         }
-        self.recent_sends.push_back(now);
+        self.recent_sends.push(now);
         self.code = Some(CodeRecord {
             otp_id: code.otp_id,
             digest: code.digest,
@@ -63,7 +64,7 @@ impl PhoneLedger {
                 retry_after: now.until(oldest.plus(rules.send_window)),
             });
         }
-        if let Some(&last) = self.recent_sends.back() {
+        if let Some(&last) = self.recent_sends.last() {
             let until = last.plus(rules.resend_cooldown);
             if now < until {
                 return Some(Refusal::Cooldown {
@@ -181,12 +182,14 @@ impl PhoneLedger {
     }
 
     fn forget_stale(&mut self, now: Timestamp, rules: &OtpRules) {
-        while self.recent_sends.front().is_some_and(|&sent| {
+        let stale = self.recent_sends.iter().take_while(|&&sent| {
             now >= sent
                 .plus(rules.send_window)
                 .max(sent.plus(rules.resend_cooldown))
-        }) {
-            self.recent_sends.pop_front();
+        });
+        let stale = stale.count();
+        if stale > 0 {
+            self.recent_sends.drain(..stale);
         }
         if self
             .last_failure_at
