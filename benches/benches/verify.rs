@@ -1,15 +1,17 @@
 //! Verification through the Service in-process (`oneshot`): the in-memory and the JSON file
-//! store, right and wrong codes, one at a time and 32 in flight, and how the cost grows with the
-//! number of users and codes.
+//! store, right and wrong codes, one at a time and 32 in flight (on one task: a new request
+//! starts as soon as one finishes), and how the cost grows with the number of users and codes.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
+use std::cell::OnceCell;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use benches::{CODE, call, json_store, memory_stores, service, verify_request};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use futures_util::future::join_all;
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 use otp_reset::{ForgotPassword, OtpStore, UserStore};
 
 const IN_FLIGHT: usize = 32;
@@ -26,47 +28,77 @@ fn scratch(name: &str) -> PathBuf {
     std::env::temp_dir().join("otp-reset-benches").join(name)
 }
 
-/// Times `iters` requests, `in_flight` at a time, each on the next phone of `phones`.
+/// Whether the number of each request was parsed moments before, as request-otp parses it
+/// before its verify-otp (`PhoneNumber::parse` remembers the last 16 384 texts).
+#[derive(Clone, Copy)]
+enum Number {
+    Remembered,
+    New,
+}
+
+/// Times `iters` requests, each on the next phone of `phones`, keeping `in_flight` of them
+/// running: as one finishes, the next starts (the way a server's connections keep it busy).
 async fn verify_many<U: UserStore, O: OtpStore>(
     service: &ForgotPassword<U, O>,
     phones: usize,
     next: &AtomicUsize,
-    code: &str,
+    (code, number): (&str, Number),
     iters: u64,
     in_flight: usize,
 ) -> Duration {
-    let batches = (iters as usize).div_ceil(in_flight);
-    let requests: Vec<Vec<_>> = (0..batches)
-        .map(|_| {
-            (0..in_flight)
-                .map(|_| verify_request(next.fetch_add(1, Ordering::Relaxed) % phones, code))
-                .collect()
-        })
-        .collect();
-    let start = Instant::now();
-    for batch in requests {
-        if in_flight == 1 {
-            for request in batch {
-                call(service, request).await;
+    // In chunks well under what the parser remembers, each timed after its numbers are parsed.
+    const CHUNK: u64 = 1024;
+    let mut elapsed = Duration::ZERO;
+    for first in (0..iters).step_by(CHUNK as usize) {
+        let requests: Vec<_> = (first..iters.min(first + CHUNK))
+            .map(|_| {
+                let phone = next.fetch_add(1, Ordering::Relaxed) % phones;
+                if let Number::Remembered = number {
+                    benches::phone(phone);
+                }
+                verify_request(phone, code)
+            })
+            .collect();
+        let mut waiting = requests.into_iter();
+        let start = Instant::now();
+        let mut running: FuturesUnordered<_> = waiting
+            .by_ref()
+            .take(in_flight)
+            .map(|request| call(service, request))
+            .collect();
+        while running.next().await.is_some() {
+            if let Some(request) = waiting.next() {
+                running.push(call(service, request));
             }
-        } else {
-            join_all(batch.into_iter().map(|request| call(service, request))).await;
         }
+        elapsed += start.elapsed();
     }
-    start.elapsed() * (iters as u32) / (batches * in_flight) as u32
+    elapsed
 }
 
 fn stores_side_by_side(c: &mut Criterion) {
     let runtime = runtime();
     const PHONES: usize = 100_000;
-    let memory = runtime.block_on(async {
-        let (users, otps) = memory_stores(PHONES).await;
-        service(users, otps)
-    });
-    let json = runtime.block_on(async {
-        let store = json_store(&scratch("side-by-side"), PHONES);
-        service(store.clone(), store)
-    });
+    // Built on first use (criterion calls a closure once per sample), so that a filtered run
+    // builds only what it measures.
+    let memory = OnceCell::new();
+    let memory = || {
+        memory.get_or_init(|| {
+            runtime.block_on(async {
+                let (users, otps) = memory_stores(PHONES).await;
+                service(users, otps)
+            })
+        })
+    };
+    let json = OnceCell::new();
+    let json = || {
+        json.get_or_init(|| {
+            runtime.block_on(async {
+                let store = json_store(&scratch("side-by-side"), PHONES);
+                service(store.clone(), store)
+            })
+        })
+    };
     let mut group = c.benchmark_group("verify-otp");
     group.measurement_time(Duration::from_secs(5));
     for in_flight in [1, IN_FLIGHT] {
@@ -77,8 +109,16 @@ fn stores_side_by_side(c: &mut Criterion) {
                 BenchmarkId::new(format!("memory/{outcome}"), in_flight),
                 &in_flight,
                 |b, &in_flight| {
+                    let memory = memory();
                     b.to_async(&runtime).iter_custom(|iters| {
-                        verify_many(&memory, PHONES, &next, code, iters, in_flight)
+                        verify_many(
+                            memory,
+                            PHONES,
+                            &next,
+                            (code, Number::Remembered),
+                            iters,
+                            in_flight,
+                        )
                     });
                 },
             );
@@ -87,13 +127,32 @@ fn stores_side_by_side(c: &mut Criterion) {
                 BenchmarkId::new(format!("json/{outcome}"), in_flight),
                 &in_flight,
                 |b, &in_flight| {
+                    let json = json();
                     b.to_async(&runtime).iter_custom(|iters| {
-                        verify_many(&json, PHONES, &next, code, iters, in_flight)
+                        verify_many(
+                            json,
+                            PHONES,
+                            &next,
+                            (code, Number::Remembered),
+                            iters,
+                            in_flight,
+                        )
                     });
                 },
             );
         }
     }
+    // What a number not parsed moments before costs: `phonenumber`'s whole parse.
+    let next = AtomicUsize::new(0);
+    group.bench_function(
+        BenchmarkId::new("memory/wrong, number not remembered", 1),
+        |b| {
+            let memory = memory();
+            b.to_async(&runtime).iter_custom(|iters| {
+                verify_many(memory, PHONES, &next, ("654321", Number::New), iters, 1)
+            });
+        },
+    );
     group.finish();
 }
 
@@ -103,24 +162,33 @@ fn growth_with_data(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1));
     group.sample_size(30);
     for count in [1_000usize, 100_000, 1_000_000] {
-        let memory = runtime.block_on(async {
-            let (users, otps) = memory_stores(count).await;
-            service(users, otps)
-        });
+        // Built on first use (criterion calls the closure once per sample) and dropped after.
+        let memory = OnceCell::new();
         let next = AtomicUsize::new(0);
         group.bench_with_input(BenchmarkId::new("memory", count), &count, |b, &count| {
-            b.to_async(&runtime)
-                .iter_custom(|iters| verify_many(&memory, count, &next, CODE, iters, 1));
+            let memory = memory.get_or_init(|| {
+                runtime.block_on(async {
+                    let (users, otps) = memory_stores(count).await;
+                    service(users, otps)
+                })
+            });
+            b.to_async(&runtime).iter_custom(|iters| {
+                verify_many(memory, count, &next, (CODE, Number::Remembered), iters, 1)
+            });
         });
         drop(memory);
-        let json = runtime.block_on(async {
-            let store = json_store(&scratch(&format!("growth-{count}")), count);
-            service(store.clone(), store)
-        });
+        let json = OnceCell::new();
         let next = AtomicUsize::new(0);
         group.bench_with_input(BenchmarkId::new("json", count), &count, |b, &count| {
-            b.to_async(&runtime)
-                .iter_custom(|iters| verify_many(&json, count, &next, CODE, iters, 1));
+            let json = json.get_or_init(|| {
+                runtime.block_on(async {
+                    let store = json_store(&scratch(&format!("growth-{count}")), count);
+                    service(store.clone(), store)
+                })
+            });
+            b.to_async(&runtime).iter_custom(|iters| {
+                verify_many(json, count, &next, (CODE, Number::Remembered), iters, 1)
+            });
         });
     }
     group.finish();

@@ -56,13 +56,14 @@ impl PhoneNumber {
         let Some(typed) = TypedText::read(text, region) else {
             return Self::parse_uncached(text, region);
         };
-        static RECENT: LazyLock<Cache<TypedText, Result<PhoneNumber, PhoneError>>> =
-            LazyLock::new(|| Cache::new(RECENT_NUMBERS));
-        if let Some(verdict) = RECENT.get(&typed) {
+        let Some(recent) = &*RECENT else {
+            return Self::parse_uncached(text, region);
+        };
+        if let Some(verdict) = recent.get(&typed) {
             return verdict;
         }
         let verdict = Self::parse_uncached(text, region);
-        RECENT.insert(typed, verdict.clone());
+        recent.insert(typed, verdict.clone());
         verdict
     }
 
@@ -111,6 +112,24 @@ impl PhoneNumber {
 
 /// How many parsed numbers [`PhoneNumber::parse`] remembers (about 50 bytes each).
 const RECENT_NUMBERS: usize = 16_384;
+
+/// The parses remembered. Half the room is for numbers seen once, so that a number request-otp
+/// parsed is still there when its verify-otp comes, after up to 8 192 other new numbers.
+static RECENT: LazyLock<Option<Cache<TypedText, Result<PhoneNumber, PhoneError>>>> =
+    LazyLock::new(|| {
+        let options = quick_cache::OptionsBuilder::new()
+            .estimated_items_capacity(RECENT_NUMBERS)
+            .weight_capacity(RECENT_NUMBERS as u64)
+            .hot_allocation(0.5)
+            .build()
+            .ok()?;
+        Some(Cache::with_options(
+            options,
+            quick_cache::UnitWeighter,
+            quick_cache::DefaultHashBuilder::default(),
+            quick_cache::sync::DefaultLifecycle::default(),
+        ))
+    });
 
 /// A short text as typed, the key of the parses remembered: `phonenumber`'s verdict depends on
 /// every character (even where dashes go), so the key is the whole text.
