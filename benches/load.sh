@@ -2,8 +2,9 @@
 # HTTP figures on loopback, with wrk (installed from Debian when missing):
 #   1. the flow over the in-memory stores (mounted in axum, `memory-server`): verify-otp
 #      against the same server's /healthz;
-#   2. the example server with its JSON data file: verify-otp (wrong code, each attempt written
-#      to the journal and synced before the answer) against its /healthz;
+#   2. the example server with its JSON data file: verify-otp (each answer's new reset token
+#      written to the journal and synced before the answer) against its /healthz;
+# verify-otp goes to PHONES (4096) of the USERS phones in turn (benches/wrk/verify.lua).
 #   3. verify-otp p99 alone and while logins hash passwords (argon2id) at full speed;
 #   4. the example server's start-up time and resident memory with the data file.
 # Usage: bash benches/load.sh [USERS=100000] [SECONDS=10]
@@ -11,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 USERS=${1:-100000}
 SECONDS_EACH=${2:-10}
-export USERS
+export USERS PHONES=${PHONES:-4096}
 
 if ! command -v wrk >/dev/null 2>&1; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
@@ -41,7 +42,7 @@ wait_healthy "$port"
 echo "-- /healthz"
 run "http://127.0.0.1:$port/healthz"
 ceiling=$rate
-echo "-- verify-otp, wrong code"
+echo "-- verify-otp, right code (a new reset token each time)"
 run -s benches/wrk/verify.lua "http://127.0.0.1:$port/api/forgot-password/verify-otp"
 ratio "$rate" "$ceiling"
 kill "$server"; wait "$server" 2>/dev/null || true; server=""
@@ -60,7 +61,7 @@ echo "start-up with $USERS users: $(( (ready - started) / 1000000 )) ms; residen
 echo "-- /healthz"
 run "http://127.0.0.1:$port/healthz"
 ceiling=$rate
-echo "-- verify-otp, wrong code, written to the data file before the answer"
+echo "-- verify-otp, right code, the new reset token written to the data file before the answer"
 run -s benches/wrk/verify.lua "http://127.0.0.1:$port/api/forgot-password/verify-otp"
 ratio "$rate" "$ceiling"
 echo "-- verify-otp while logins hash passwords at full speed"

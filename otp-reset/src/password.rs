@@ -1,6 +1,7 @@
 //! Password hashing with argon2id, off the async runtime and bounded.
 
-use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use argon2::password_hash::phc::PasswordHash;
@@ -12,11 +13,12 @@ use zeroize::Zeroizing;
 
 /// Hashes and verifies passwords with argon2id at OWASP's parameters (19 MiB, 2 passes, 1 lane).
 ///
-/// Each hash takes tens of milliseconds of CPU and 19 MiB of memory, so it runs on tokio's
-/// blocking threads, never on an async worker, and at most a fixed number run at once (by
-/// default one fewer than the CPUs, at least one): a flood of resets queues here instead of
-/// starving every other request. A caller that waits longer than the queue allows gets
-/// [`PasswordError::Busy`].
+/// Each hash takes tens of milliseconds of CPU and 19 MiB of memory, so it runs on threads of
+/// its own, never on an async worker, and at most a fixed number run at once (by default one
+/// fewer than the CPUs, at least one): a flood of resets queues here instead of starving every
+/// other request. Those threads run at a lower CPU priority (nice 10), so when the CPUs are busy
+/// the requests that answer in microseconds go first and hashing takes what they leave. A caller
+/// that waits longer than the queue allows gets [`PasswordError::Busy`].
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
@@ -37,6 +39,7 @@ use zeroize::Zeroizing;
 pub struct Passwords {
     permits: Arc<Semaphore>,
     queue_timeout: Duration,
+    hashers: Arc<Hashers>,
 }
 
 /// Whether a password matched the stored one.
@@ -81,9 +84,14 @@ impl Default for Passwords {
 impl Passwords {
     /// Hashing with at most `max_concurrent` hashes running at once.
     pub fn new(max_concurrent: usize) -> Self {
+        let threads = max_concurrent.max(1);
         Self {
-            permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
+            permits: Arc::new(Semaphore::new(threads)),
             queue_timeout: Duration::from_secs(10),
+            hashers: Arc::new(Hashers {
+                threads,
+                jobs: OnceLock::new(),
+            }),
         }
     }
 
@@ -151,12 +159,78 @@ impl Passwords {
             .await
             .map_err(|_| PasswordError::Busy)?
             .map_err(|_| PasswordError::Busy)?;
-        tokio::task::spawn_blocking(move || {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        self.hashers.run(Box::new(move || {
             let _permit = permit;
-            work()
-        })
-        .await
-        .map_err(|e| PasswordError::Hashing(e.to_string()))?
+            let _ = answer.send(work());
+        }))?;
+        answered
+            .await
+            .map_err(|_| PasswordError::Hashing("the hashing thread stopped".into()))?
+    }
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The threads that hash, started on first use and stopped once the last [`Passwords`] clone is
+/// dropped.
+#[derive(Debug)]
+struct Hashers {
+    threads: usize,
+    jobs: OnceLock<Mutex<Sender<Job>>>,
+}
+
+/// The hashing threads' priority on `thread_priority`'s 0–99 scale, which it maps to nice
+/// values from 19 to -20: 22 is nice 10, where under contention a thread gets about a tenth of
+/// what one at nice 0 gets (a test pins the mapping).
+const HASHING_PRIORITY: u8 = 22;
+
+impl Hashers {
+    fn run(&self, job: Job) -> Result<(), PasswordError> {
+        let jobs = match self.jobs.get() {
+            Some(jobs) => jobs,
+            None => {
+                let jobs = self.start()?;
+                self.jobs.get_or_init(|| Mutex::new(jobs))
+            }
+        };
+        jobs.lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .send(job)
+            .map_err(|_| PasswordError::Hashing("the hashing threads stopped".into()))
+    }
+
+    fn start(&self) -> Result<Sender<Job>, PasswordError> {
+        let (jobs, queue) = channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for n in 0..self.threads {
+            let queue = Arc::clone(&queue);
+            std::thread::Builder::new()
+                .name(format!("password-hashing-{n}"))
+                .spawn(move || hash_forever(&queue))
+                .map_err(|e| PasswordError::Hashing(format!("starting a hashing thread: {e}")))?;
+        }
+        Ok(jobs)
+    }
+}
+
+fn hash_forever(queue: &Mutex<Receiver<Job>>) {
+    let lowered = thread_priority::ThreadPriorityValue::try_from(HASHING_PRIORITY)
+        .map_err(|e| e.to_string())
+        .and_then(|value| {
+            thread_priority::set_current_thread_priority(
+                thread_priority::ThreadPriority::Crossplatform(value),
+            )
+            .map_err(|e| e.to_string())
+        });
+    if let Err(error) = lowered {
+        tracing::debug!(%error, "password hashing runs at the normal priority");
+    }
+    loop {
+        let job = queue.lock().unwrap_or_else(PoisonError::into_inner).recv();
+        let Ok(job) = job else { return };
+        // A panicking job drops its answer (its caller gets an error); the thread lives on.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
     }
 }
 
@@ -197,6 +271,27 @@ fn verify_phc(password: &[u8], stored: &str) -> Result<PasswordCheck, PasswordEr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn hashing_runs_below_the_request_threads_priority() {
+        let niceness = Passwords::default()
+            .run_blocking(|| {
+                let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+                // Field 19 is the nice value; the name (field 2) may hold spaces, so count from
+                // the closing parenthesis.
+                let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+                Ok(after_name
+                    .split(' ')
+                    .nth(16)
+                    .unwrap()
+                    .parse::<i32>()
+                    .unwrap())
+            })
+            .await
+            .unwrap();
+        assert!(niceness >= 10, "nice {niceness}");
+    }
 
     #[tokio::test]
     async fn the_dummy_hash_is_a_valid_hash_at_current_parameters() {
