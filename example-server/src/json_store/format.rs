@@ -95,6 +95,15 @@ impl StoredUser {
         })
     }
 
+    /// Whether [`StoredUser::to_json`] gives the object as read (as long as the password is
+    /// unchanged): its number normalised, its password text.
+    pub(crate) fn as_written(&self) -> bool {
+        let number = self.raw.get("noHp").and_then(Value::as_str);
+        self.phone
+            .is_none_or(|phone| number == Some(&phone.digits()))
+            && self.raw.get("password").is_some_and(Value::is_string)
+    }
+
     /// The object to write: as read, with the number normalised and the current password.
     pub(crate) fn to_json(&self) -> Map<String, Value> {
         let mut raw = self.raw.clone();
@@ -244,6 +253,18 @@ pub(crate) fn code_from_json(
             .and_then(Value::as_str)
             .and_then(digest_from_json),
     })
+}
+
+/// Whether a code entry that [`code_from_json`] read is in the form [`ledger_to_json`] writes,
+/// as far as it matters: the number normalised, the code a digest, and nothing to fill in.
+pub(crate) fn code_as_written(entry: &Map<String, Value>, phone: PhoneNumber) -> bool {
+    let text = |key: &str| entry.get(key).and_then(Value::as_str);
+    text("phoneNumber") == Some(&phone.digits())
+        && text("otp").is_some_and(|code| code.starts_with(DIGEST_PREFIX))
+        && entry.get("id").is_some_and(Value::is_number)
+        && entry.contains_key("userId")
+        && text("createdAt").is_some()
+        && text("expiresAt").is_some()
 }
 
 /// Reads a phone's counters into `ledger`.

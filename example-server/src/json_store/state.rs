@@ -9,7 +9,8 @@ use otp_reset::{
 use serde_json::{Map, Value};
 
 use super::format::{
-    DataFile, Entry, LimitEntry, StoredUser, code_from_json, ledger_to_json, limits_from_json,
+    DataFile, Entry, LimitEntry, StoredUser, code_as_written, code_from_json, ledger_to_json,
+    limits_from_json,
 };
 
 #[derive(Debug, Default)]
@@ -26,17 +27,22 @@ pub(crate) struct State {
 }
 
 impl State {
-    /// The state a data file describes. Damaged code entries are dropped with a warning (a code
-    /// lives minutes; a user is never dropped).
-    pub(crate) fn load(file: DataFile, codes: &CodeHasher) -> Self {
+    /// The state a data file describes, and whether the file should be rewritten: it holds
+    /// numbers as typed, plain-text codes, or entries the store drops or completes. Damaged code
+    /// entries are dropped with a warning (a code lives minutes; a user is never dropped).
+    pub(crate) fn load(file: DataFile, codes: &CodeHasher) -> (Self, bool) {
         let now = SystemClock.now();
         let mut state = State {
             extra: file.extra,
             ..State::default()
         };
+        let mut upgrade = false;
         for raw in file.users {
             match StoredUser::read(raw.clone()) {
-                Some(user) => state.add_user(user),
+                Some(user) => {
+                    upgrade |= !user.as_written();
+                    state.add_user(user);
+                }
                 None => {
                     tracing::warn!(
                         "a user without an id in the data file is kept but cannot reset"
@@ -55,9 +61,12 @@ impl State {
             });
             let Some((phone, record)) = record else {
                 tracing::warn!("dropping an unreadable code entry from the data file");
+                upgrade = true;
                 continue;
             };
+            upgrade |= !code_as_written(entry, phone);
             let ledger = Arc::make_mut(state.ledgers.entry(phone).or_default());
+            upgrade |= ledger.code.is_some();
             if ledger
                 .code
                 .as_ref()
@@ -70,14 +79,18 @@ impl State {
             }
         }
         for limits in &file.limits {
-            if let Ok(phone) = PhoneNumber::parse(&limits.phone_number) {
-                limits_from_json(
-                    limits,
-                    Arc::make_mut(state.ledgers.entry(phone).or_default()),
-                );
+            match PhoneNumber::parse(&limits.phone_number) {
+                Ok(phone) => {
+                    upgrade |= limits.phone_number != phone.digits();
+                    limits_from_json(
+                        limits,
+                        Arc::make_mut(state.ledgers.entry(phone).or_default()),
+                    );
+                }
+                Err(_) => upgrade = true,
             }
         }
-        state
+        (state, upgrade)
     }
 
     fn add_user(&mut self, user: StoredUser) {
@@ -236,5 +249,28 @@ fn phone_entry(phone: PhoneNumber, ledger: &PhoneLedger) -> Entry {
         phone_number: phone.digits(),
         otp,
         limits,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn load(bytes: &[u8]) -> (State, bool) {
+        let codes = CodeHasher::new(&[7; 32]).unwrap();
+        State::load(serde_json::from_slice(bytes).unwrap(), &codes)
+    }
+
+    #[test]
+    fn an_old_file_needs_an_upgrade_and_a_snapshot_of_it_none() {
+        let legacy = include_bytes!("../../tests/fixtures/legacy-data.json");
+        let (state, upgrade) = load(legacy);
+        assert!(upgrade, "numbers as typed, plain-text codes");
+        let snapshot = state.capture().to_bytes().unwrap();
+        let (again, upgrade) = load(&snapshot);
+        assert!(!upgrade, "what the store writes is as it writes it");
+        assert_eq!(again.capture().to_bytes().unwrap(), snapshot);
     }
 }
