@@ -16,13 +16,15 @@ use otp_reset::{
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+pub(crate) use super::code_entry::{CodeEntry, Scalar};
+
 /// The whole data file.
 #[derive(Debug, Default, Deserialize, Serialize)]
 pub(crate) struct DataFile {
     #[serde(default)]
     pub(crate) users: Vec<Map<String, Value>>,
     #[serde(default)]
-    pub(crate) otps: Vec<Map<String, Value>>,
+    pub(crate) otps: Vec<CodeEntry>,
     #[serde(default, rename = "otpLimits", skip_serializing_if = "Vec::is_empty")]
     pub(crate) limits: Vec<LimitEntry>,
     /// Top-level fields other tools of the site keep in the file.
@@ -51,7 +53,7 @@ pub(crate) enum Entry {
     /// The phone's code and counters; both `None` when it has neither any more.
     Phone {
         phone_number: String,
-        otp: Option<Map<String, Value>>,
+        otp: Option<Box<CodeEntry>>,
         limits: Option<LimitEntry>,
     },
     /// A user's new password hash.
@@ -100,7 +102,7 @@ impl StoredUser {
     pub(crate) fn as_written(&self) -> bool {
         let number = self.raw.get("noHp").and_then(Value::as_str);
         self.phone
-            .is_none_or(|phone| number == Some(&phone.digits()))
+            .is_none_or(|phone| number.is_some_and(|text| written_as(text, phone)))
             && self.raw.get("password").is_some_and(Value::is_string)
     }
 
@@ -125,6 +127,13 @@ impl StoredUser {
 }
 
 const DIGEST_PREFIX: &str = "hmac-sha256:";
+
+/// Whether `text` is `phone` as the store writes it: [`PhoneNumber::digits`].
+pub(crate) fn written_as(text: &str, phone: PhoneNumber) -> bool {
+    !text.starts_with('0')
+        && text.bytes().all(|b| b.is_ascii_digit())
+        && text.parse() == Ok(phone.as_u64())
+}
 
 fn digest_to_json(digest: &Digest) -> Value {
     format!(
@@ -152,13 +161,20 @@ pub(crate) fn time_to_json(at: Timestamp) -> Value {
 
 /// A timestamp as old files wrote it: ISO-8601 text or epoch milliseconds.
 pub(crate) fn time_from_json(value: &Value) -> Option<Timestamp> {
-    let millis = match value {
-        Value::Number(n) => n.as_u64().or_else(|| n.as_f64().map(|f| f as u64))?,
-        Value::String(s) => {
-            u64::try_from(s.parse::<jiff::Timestamp>().ok()?.as_millisecond()).ok()?
-        }
-        _ => return None,
-    };
+    match value {
+        Value::Number(n) => time_from_millis(n),
+        Value::String(s) => time_from_text(s),
+        _ => None,
+    }
+}
+
+pub(crate) fn time_from_millis(n: &serde_json::Number) -> Option<Timestamp> {
+    let millis = n.as_u64().or_else(|| n.as_f64().map(|f| f as u64))?;
+    Some(Timestamp::from_millis(millis))
+}
+
+pub(crate) fn time_from_text(text: &str) -> Option<Timestamp> {
+    let millis = u64::try_from(text.parse::<jiff::Timestamp>().ok()?.as_millisecond()).ok()?;
     Some(Timestamp::from_millis(millis))
 }
 
@@ -167,27 +183,25 @@ pub(crate) fn time_from_json(value: &Value) -> Option<Timestamp> {
 pub(crate) fn ledger_to_json(
     phone: PhoneNumber,
     ledger: &PhoneLedger,
-) -> (Option<Map<String, Value>>, Option<LimitEntry>) {
-    let otp = ledger.code.as_ref().map(|code| {
-        let mut entry = Map::new();
-        entry.insert("id".into(), code.otp_id.as_u64().into());
-        entry.insert("phoneNumber".into(), phone.digits().into());
-        entry.insert("otp".into(), digest_to_json(&code.digest));
-        entry.insert("createdAt".into(), time_to_json(code.issued_at));
-        entry.insert("expiresAt".into(), time_to_json(code.expires_at));
-        entry.insert("attempts".into(), code.attempts.into());
-        entry.insert("verified".into(), code.verified.into());
-        entry.insert(
-            "userId".into(),
+) -> (Option<CodeEntry>, Option<LimitEntry>) {
+    let otp = ledger.code.as_ref().map(|code| CodeEntry {
+        id: Some(Scalar::Number(code.otp_id.as_u64().into())),
+        phone_number: Some(Scalar::String(phone.digits())),
+        otp: Some(digest_to_json(&code.digest).into()),
+        created_at: Some(time_to_json(code.issued_at).into()),
+        expires_at: Some(time_to_json(code.expires_at).into()),
+        attempts: Some(Scalar::Number(code.attempts.into())),
+        verified: Some(Scalar::Bool(code.verified)),
+        user_id: Some(
             code.user_id
                 .as_ref()
-                .map_or(Value::Null, |id| id.0.clone().into()),
-        );
-        entry.insert("lang".into(), code.lang.code().into());
-        if let Some(token) = &code.reset_token {
-            entry.insert("resetToken".into(), digest_to_json(token));
-        }
-        entry
+                .map_or(Scalar::Null, |id| Scalar::String(id.0.clone())),
+        ),
+        lang: Some(Scalar::String(code.lang.code().into())),
+        reset_token: code
+            .reset_token
+            .as_ref()
+            .map(|token| digest_to_json(token).into()),
     });
     let has_limits = !ledger.recent_sends.is_empty() || ledger.consecutive_failures > 0;
     let limits = has_limits.then(|| LimitEntry {
@@ -206,31 +220,32 @@ pub(crate) fn ledger_to_json(
 /// Reads a code entry: ours, or the seed's with a plain-text code, which is hashed here.
 /// `None` for an entry too damaged to use (a code is short-lived; the caller logs it).
 pub(crate) fn code_from_json(
-    entry: &Map<String, Value>,
+    entry: &CodeEntry,
     phone: PhoneNumber,
     codes: &CodeHasher,
     user_for_phone: impl Fn(PhoneNumber) -> Option<UserId>,
 ) -> Option<CodeRecord> {
-    let otp_id = match entry.get("id") {
-        Some(Value::Number(n)) => n.as_u64()?,
-        Some(Value::String(s)) => s.parse().ok()?,
+    let otp_id = match &entry.id {
+        Some(Scalar::Number(n)) => n.as_u64()?,
+        Some(Scalar::String(s)) => s.parse().ok()?,
         _ => return None,
     };
-    let code = entry.get("otp")?.as_str()?;
+    let code = entry.otp.as_ref()?.as_str()?;
     let digest = if code.bytes().all(|b| b.is_ascii_digit()) && !code.is_empty() {
         codes.code_digest(&phone, code)
     } else {
         digest_from_json(code)?
     };
-    let user_id = match entry.get("userId") {
-        Some(Value::String(id)) => Some(UserId(id.clone())),
-        Some(Value::Number(id)) => Some(UserId(id.to_string())),
-        Some(Value::Null) => None,
+    let user_id = match &entry.user_id {
+        Some(Scalar::String(id)) => Some(UserId(id.clone())),
+        Some(Scalar::Number(id)) => Some(UserId(id.to_string())),
+        Some(Scalar::Null) => None,
         _ => user_for_phone(phone),
     };
     let lang = entry
-        .get("lang")
-        .and_then(Value::as_str)
+        .lang
+        .as_ref()
+        .and_then(Scalar::as_str)
         .and_then(Lang::from_code)
         .unwrap_or_default();
     Some(CodeRecord {
@@ -238,33 +253,38 @@ pub(crate) fn code_from_json(
         digest,
         user_id,
         lang,
-        issued_at: time_from_json(entry.get("createdAt")?)?,
-        expires_at: time_from_json(entry.get("expiresAt")?)?,
+        issued_at: entry.created_at.as_ref()?.time()?,
+        expires_at: entry.expires_at.as_ref()?.time()?,
         attempts: entry
-            .get("attempts")
-            .and_then(Value::as_u64)
+            .attempts
+            .as_ref()
+            .and_then(Scalar::as_u64)
             .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX)),
         verified: entry
-            .get("verified")
-            .and_then(Value::as_bool)
+            .verified
+            .as_ref()
+            .and_then(Scalar::as_bool)
             .unwrap_or(false),
         reset_token: entry
-            .get("resetToken")
-            .and_then(Value::as_str)
+            .reset_token
+            .as_ref()
+            .and_then(Scalar::as_str)
             .and_then(digest_from_json),
     })
 }
 
 /// Whether a code entry that [`code_from_json`] read is in the form [`ledger_to_json`] writes,
 /// as far as it matters: the number normalised, the code a digest, and nothing to fill in.
-pub(crate) fn code_as_written(entry: &Map<String, Value>, phone: PhoneNumber) -> bool {
-    let text = |key: &str| entry.get(key).and_then(Value::as_str);
-    text("phoneNumber") == Some(&phone.digits())
-        && text("otp").is_some_and(|code| code.starts_with(DIGEST_PREFIX))
-        && entry.get("id").is_some_and(Value::is_number)
-        && entry.contains_key("userId")
-        && text("createdAt").is_some()
-        && text("expiresAt").is_some()
+pub(crate) fn code_as_written(entry: &CodeEntry, phone: PhoneNumber) -> bool {
+    fn text(field: &Option<Scalar>) -> Option<&str> {
+        field.as_ref().and_then(Scalar::as_str)
+    }
+    text(&entry.phone_number).is_some_and(|text| written_as(text, phone))
+        && text(&entry.otp).is_some_and(|code| code.starts_with(DIGEST_PREFIX))
+        && matches!(entry.id, Some(Scalar::Number(_)))
+        && entry.user_id.is_some()
+        && text(&entry.created_at).is_some()
+        && text(&entry.expires_at).is_some()
 }
 
 /// Reads a phone's counters into `ledger`.

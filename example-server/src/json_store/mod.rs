@@ -25,6 +25,7 @@
 //!
 //! A lock on `data.json.lock` keeps a second process off the same file.
 
+mod code_entry;
 mod format;
 mod journal;
 mod state;
@@ -88,9 +89,7 @@ pub enum OpenError {
 /// A phone's code as an entry of the data file's `otps[]`, for tools that write data files
 /// (such as the benchmarks' seeding).
 pub fn ledger_json(phone: PhoneNumber, ledger: &PhoneLedger) -> Option<serde_json::Value> {
-    format::ledger_to_json(phone, ledger)
-        .0
-        .map(serde_json::Value::Object)
+    serde_json::to_value(format::ledger_to_json(phone, ledger).0?).ok()
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> OpenError + '_ {

@@ -9,8 +9,8 @@ use otp_reset::{
 use serde_json::{Map, Value};
 
 use super::format::{
-    DataFile, Entry, LimitEntry, StoredUser, code_as_written, code_from_json, ledger_to_json,
-    limits_from_json,
+    DataFile, Entry, LimitEntry, Scalar, StoredUser, code_as_written, code_from_json,
+    ledger_to_json, limits_from_json, written_as,
 };
 
 #[derive(Debug, Default)]
@@ -53,8 +53,9 @@ impl State {
         }
         for entry in &file.otps {
             let phone = entry
-                .get("phoneNumber")
-                .and_then(Value::as_str)
+                .phone_number
+                .as_ref()
+                .and_then(Scalar::as_str)
                 .and_then(|p| PhoneNumber::parse(p).ok());
             let record = phone.and_then(|phone| {
                 code_from_json(entry, phone, codes, |p| state.user_id_for(p)).map(|r| (phone, r))
@@ -81,7 +82,7 @@ impl State {
         for limits in &file.limits {
             match PhoneNumber::parse(&limits.phone_number) {
                 Ok(phone) => {
-                    upgrade |= limits.phone_number != phone.digits();
+                    upgrade |= !written_as(&limits.phone_number, phone);
                     limits_from_json(
                         limits,
                         Arc::make_mut(state.ledgers.entry(phone).or_default()),
@@ -247,7 +248,7 @@ fn phone_entry(phone: PhoneNumber, ledger: &PhoneLedger) -> Entry {
     let (otp, limits) = ledger_to_json(phone, ledger);
     Entry::Phone {
         phone_number: phone.digits(),
-        otp,
+        otp: otp.map(Box::new),
         limits,
     }
 }
