@@ -71,28 +71,40 @@ pub(crate) struct StoredUser {
 }
 
 impl StoredUser {
-    /// Reads a user object; `None` when it lacks an id (it is kept as it is, but unreachable).
-    pub(crate) fn read(raw: Map<String, Value>) -> Option<Self> {
-        let id = match raw.get("id")? {
-            Value::Number(n) => n.to_string(),
-            Value::String(s) if !s.is_empty() => s.clone(),
-            _ => return None,
+    /// Reads a user object, its number with `parse`; gives the object back when it lacks an id
+    /// (it is kept as it is, but unreachable).
+    pub(crate) fn read(
+        raw: Map<String, Value>,
+        parse: impl FnOnce(&str) -> Option<PhoneNumber>,
+    ) -> Result<Self, Map<String, Value>> {
+        // One pass over the few keys rather than a hashed look-up for each.
+        let (mut id, mut name, mut number, mut password) = (None, None, None, None);
+        for (key, value) in &raw {
+            match key.as_str() {
+                "id" => id = Some(value),
+                "nama" => name = Some(value),
+                "noHp" => number = Some(value),
+                "password" => password = Some(value),
+                _ => {}
+            }
+        }
+        let id = match id {
+            Some(Value::Number(n)) => n.to_string(),
+            Some(Value::String(s)) if !s.is_empty() => s.clone(),
+            _ => return Err(raw),
         };
-        let text = |key: &str| {
-            raw.get(key)
+        let text = |value: Option<&Value>| {
+            value
                 .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned()
+                .map_or_else(String::new, str::to_owned)
         };
-        let phone = raw
-            .get("noHp")
-            .and_then(Value::as_str)
-            .and_then(|p| PhoneNumber::parse(p).ok());
-        Some(Self {
+        let (name, password) = (text(name), text(password));
+        let phone = number.and_then(Value::as_str).and_then(parse);
+        Ok(Self {
             id: UserId(id),
-            name: text("nama"),
+            name,
             phone,
-            password: text("password"),
+            password,
             raw,
         })
     }

@@ -1,6 +1,6 @@
 //! The data file in memory: users with their indexes, and one ledger per phone.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use otp_reset::{
@@ -34,16 +34,21 @@ impl State {
         let now = SystemClock.now();
         let mut state = State {
             extra: file.extra,
+            users: Vec::with_capacity(file.users.len()),
+            by_phone: HashMap::with_capacity(file.users.len()),
+            by_id: HashMap::with_capacity(file.users.len()),
+            ledgers: HashMap::with_capacity(file.otps.len()),
             ..State::default()
         };
         let mut upgrade = false;
+        let mut numbers = Numbers::default();
         for raw in file.users {
-            match StoredUser::read(raw.clone()) {
-                Some(user) => {
+            match StoredUser::read(raw, |text| numbers.parse(text)) {
+                Ok(user) => {
                     upgrade |= !user.as_written();
                     state.add_user(user);
                 }
-                None => {
+                Err(raw) => {
                     tracing::warn!(
                         "a user without an id in the data file is kept but cannot reset"
                     );
@@ -56,7 +61,7 @@ impl State {
                 .phone_number
                 .as_ref()
                 .and_then(Scalar::as_str)
-                .and_then(|p| PhoneNumber::parse(p).ok());
+                .and_then(|text| numbers.parse(text));
             let record = phone.and_then(|phone| {
                 code_from_json(entry, phone, codes, |p| state.user_id_for(p)).map(|r| (phone, r))
             });
@@ -80,15 +85,15 @@ impl State {
             }
         }
         for limits in &file.limits {
-            match PhoneNumber::parse(&limits.phone_number) {
-                Ok(phone) => {
+            match numbers.parse(&limits.phone_number) {
+                Some(phone) => {
                     upgrade |= !written_as(&limits.phone_number, phone);
                     limits_from_json(
                         limits,
                         Arc::make_mut(state.ledgers.entry(phone).or_default()),
                     );
                 }
-                Err(_) => upgrade = true,
+                None => upgrade = true,
             }
         }
         (state, upgrade)
@@ -207,6 +212,33 @@ impl State {
     }
 }
 
+/// Parses the numbers of a data file, each once: a number written as the store writes it (a
+/// user's, then their code's and counters') is looked up, not parsed again.
+#[derive(Default)]
+struct Numbers {
+    /// Numbers parsed from their own digits ([`PhoneNumber::digits`]): a text that is those
+    /// digits is that number.
+    from_digits: HashSet<PhoneNumber>,
+}
+
+impl Numbers {
+    fn parse(&mut self, text: &str) -> Option<PhoneNumber> {
+        let known = text
+            .parse()
+            .ok()
+            .and_then(PhoneNumber::from_u64)
+            .filter(|phone| self.from_digits.contains(phone) && written_as(text, *phone));
+        if known.is_some() {
+            return known;
+        }
+        let phone = PhoneNumber::parse(text).ok()?;
+        if written_as(text, phone) {
+            self.from_digits.insert(phone);
+        }
+        Some(phone)
+    }
+}
+
 /// A moment of the state, to be written as a snapshot.
 #[derive(Debug)]
 pub(crate) struct Captured {
@@ -262,6 +294,37 @@ mod tests {
     fn load(bytes: &[u8]) -> (State, bool) {
         let codes = CodeHasher::new(&[7; 32]).unwrap();
         State::load(serde_json::from_slice(bytes).unwrap(), &codes)
+    }
+
+    #[test]
+    fn a_number_looked_up_is_the_number_parsed() {
+        let texts = [
+            "6281234567890",
+            "081234567890",
+            "+62 812-3456-7890",
+            "6281234567890",
+            "+44 7911 123456",
+            "447911123456",
+            "447911123456",
+            "16502530000",
+            "+1 650 253 0000",
+            "16502530000",
+            "06281234567890",
+            "+6281234567890",
+            "12345",
+            "",
+        ];
+        let mut numbers = Numbers::default();
+        for _ in 0..2 {
+            for text in texts {
+                assert_eq!(numbers.parse(text), PhoneNumber::parse(text).ok(), "{text}");
+            }
+        }
+        assert_eq!(
+            numbers.from_digits.len(),
+            1,
+            "only 6281234567890 is its own digits"
+        );
     }
 
     #[test]
