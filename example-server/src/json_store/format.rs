@@ -13,7 +13,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use otp_reset::{
     CodeHasher, CodeRecord, Digest, Lang, OtpId, PhoneLedger, PhoneNumber, Timestamp, UserId,
 };
-use serde::{Deserialize, Serialize};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 pub(crate) use super::code_entry::{CodeEntry, Scalar};
@@ -109,23 +110,13 @@ impl StoredUser {
         })
     }
 
-    /// Whether [`StoredUser::to_json`] gives the object as read (as long as the password is
-    /// unchanged): its number normalised, its password text.
+    /// Whether the object written is the object read (as long as the password is unchanged):
+    /// its number normalised, its password text.
     pub(crate) fn as_written(&self) -> bool {
         let number = self.raw.get("noHp").and_then(Value::as_str);
         self.phone
             .is_none_or(|phone| number.is_some_and(|text| written_as(text, phone)))
             && self.raw.get("password").is_some_and(Value::is_string)
-    }
-
-    /// The object to write: as read, with the number normalised and the current password.
-    pub(crate) fn to_json(&self) -> Map<String, Value> {
-        let mut raw = self.raw.clone();
-        if let Some(phone) = self.phone {
-            raw.insert("noHp".into(), phone.digits().into());
-        }
-        raw.insert("password".into(), self.password.clone().into());
-        raw
     }
 
     pub(crate) fn to_user(&self, phone: PhoneNumber) -> otp_reset::User {
@@ -135,6 +126,27 @@ impl StoredUser {
             phone,
             password: self.password.clone(),
         }
+    }
+}
+
+/// The object to write: as read, with the number normalised and the current password (written
+/// from the object read, not a copy of it).
+impl Serialize for StoredUser {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let has_password = self.raw.contains_key("password");
+        let len = self.raw.len() + usize::from(!has_password);
+        let mut map = serializer.serialize_map(Some(len))?;
+        for (key, value) in &self.raw {
+            match (key.as_str(), self.phone) {
+                ("noHp", Some(phone)) => map.serialize_entry(key, &phone.digits())?,
+                ("password", _) => map.serialize_entry(key, &self.password)?,
+                _ => map.serialize_entry(key, value)?,
+            }
+        }
+        if !has_password {
+            map.serialize_entry("password", &self.password)?;
+        }
+        map.end()
     }
 }
 

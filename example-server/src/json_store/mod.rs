@@ -31,7 +31,7 @@ mod journal;
 mod state;
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufReader, Write};
+use std::io::{BufReader, BufWriter};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
@@ -189,16 +189,12 @@ impl JsonStore {
             Some(bytes) if !journal_left => bytes,
             // Fold the journal into a fresh snapshot (or create the file) and start anew.
             _ => {
-                let snapshot = state
-                    .capture()
-                    .to_bytes()
-                    .map_err(|source| OpenError::Corrupt {
-                        path: data.clone(),
-                        source,
-                    })?;
-                write_atomically(&data, &journal_paths.dir, &snapshot).map_err(io_error(&data))?;
+                let captured = state.capture();
+                let written =
+                    write_atomically(&data, &journal_paths.dir, |out| captured.write_to(out))
+                        .map_err(io_error(&data))?;
                 let _ = std::fs::remove_file(&journal_paths.current);
-                snapshot.len() as u64
+                written
             }
         };
         let journal_file = journal::open_segment(&journal_paths.current)
@@ -313,10 +309,11 @@ impl Inner {
             let state = self.lock();
             (state.capture(), self.journal.rotate())
         };
-        let snapshot = captured.to_bytes().map_err(std::io::Error::other)?;
-        write_atomically(&self.data, &self.journal_paths.dir, &snapshot)?;
-        self.snapshot_bytes
-            .store(snapshot.len() as u64, Ordering::Relaxed);
+        let written = write_atomically(&self.data, &self.journal_paths.dir, |out| {
+            captured.write_to(out)
+        })?;
+        drop(captured);
+        self.snapshot_bytes.store(written, Ordering::Relaxed);
         self.upgrade_pending.store(false, Ordering::Relaxed);
         self.journal
             .wait_rotated(rotation)
@@ -431,9 +428,13 @@ fn replay(path: &Path, state: &mut State, codes: &CodeHasher) -> Result<bool, Op
     Ok(true)
 }
 
-/// Replaces `path` with `bytes` so that the file is whole at every instant: a temporary
-/// file, synced, renamed over it, and the folder synced.
-fn write_atomically(path: &Path, dir: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Replaces `path` with what `write` writes so that the file is whole at every instant: a
+/// temporary file, synced, renamed over it, and the folder synced. Returns its size.
+fn write_atomically(
+    path: &Path,
+    dir: &Path,
+    write: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
+) -> std::io::Result<u64> {
     let mut temporary = path.to_owned().into_os_string();
     temporary.push(".tmp");
     let temporary = PathBuf::from(temporary);
@@ -443,15 +444,21 @@ fn write_atomically(path: &Path, dir: &Path, bytes: &[u8]) -> std::io::Result<()
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(&temporary)?;
+    let file = options.open(&temporary)?;
     if let Ok(existing) = std::fs::metadata(path) {
         file.set_permissions(existing.permissions())?;
     }
-    file.write_all(bytes)?;
+    let mut out = BufWriter::with_capacity(1 << 20, file);
+    write(&mut out)?;
+    let file = out
+        .into_inner()
+        .map_err(std::io::IntoInnerError::into_error)?;
     file.sync_all()?;
+    let written = file.metadata()?.len();
     drop(file);
     std::fs::rename(&temporary, path)?;
-    sync_dir(dir)
+    sync_dir(dir)?;
+    Ok(written)
 }
 
 impl UserStore for JsonStore {

@@ -1,11 +1,15 @@
 //! The data file in memory: users with their indexes, and one ledger per phone.
 
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
+use std::io::Write;
 use std::sync::Arc;
 
 use otp_reset::{
     Clock, CodeHasher, OtpRules, PhoneLedger, PhoneNumber, SystemClock, Timestamp, User, UserId,
 };
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use super::format::{
@@ -249,30 +253,83 @@ pub(crate) struct Captured {
 }
 
 impl Captured {
-    /// The data file's bytes, as pretty JSON.
-    pub(crate) fn to_bytes(&self) -> serde_json::Result<Vec<u8>> {
-        let mut otps = Vec::new();
-        let mut limits: Vec<LimitEntry> = Vec::new();
-        for (phone, ledger) in &self.ledgers {
-            let (otp, limit) = ledger_to_json(*phone, ledger);
-            otps.extend(otp);
-            limits.extend(limit);
-        }
-        let users = self
-            .users
-            .iter()
-            .map(|user| user.to_json())
-            .chain(self.unreadable_users.iter().cloned())
-            .collect();
-        let file = DataFile {
-            users,
-            otps,
-            limits,
-            extra: self.extra.clone(),
-        };
-        let mut bytes = serde_json::to_vec_pretty(&file)?;
-        bytes.push(b'\n');
+    /// Writes the data file, as pretty JSON, to `out`: streamed, so a snapshot costs no copy of
+    /// the users and no buffer of the whole file.
+    pub(crate) fn write_to(&self, mut out: impl Write) -> std::io::Result<()> {
+        serde_json::to_writer_pretty(&mut out, self)?;
+        out.write_all(b"\n")
+    }
+
+    #[cfg(test)]
+    pub(crate) fn to_bytes(&self) -> std::io::Result<Vec<u8>> {
+        let mut bytes = Vec::new();
+        self.write_to(&mut bytes)?;
         Ok(bytes)
+    }
+}
+
+/// As [`DataFile`] is written: `users`, `otps`, `otpLimits` when there are any, then the
+/// fields other tools keep.
+impl Serialize for Captured {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let limits = RefCell::new(Vec::new());
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("users", &Users(self))?;
+        map.serialize_entry(
+            "otps",
+            &Codes {
+                ledgers: &self.ledgers,
+                limits: &limits,
+            },
+        )?;
+        let limits: Vec<LimitEntry> = limits.take();
+        if !limits.is_empty() {
+            map.serialize_entry("otpLimits", &limits)?;
+        }
+        for (key, value) in &self.extra {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
+    }
+}
+
+struct Users<'a>(&'a Captured);
+
+impl Serialize for Users<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let Captured {
+            users,
+            unreadable_users,
+            ..
+        } = self.0;
+        let mut seq = serializer.serialize_seq(Some(users.len() + unreadable_users.len()))?;
+        for user in users {
+            seq.serialize_element(&**user)?;
+        }
+        for raw in unreadable_users {
+            seq.serialize_element(raw)?;
+        }
+        seq.end()
+    }
+}
+
+/// The `otps[]` entries; each phone's counters are kept aside for `otpLimits[]`.
+struct Codes<'a> {
+    ledgers: &'a [(PhoneNumber, Arc<PhoneLedger>)],
+    limits: &'a RefCell<Vec<LimitEntry>>,
+}
+
+impl Serialize for Codes<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(None)?;
+        for (phone, ledger) in self.ledgers {
+            let (otp, limits) = ledger_to_json(*phone, ledger);
+            if let Some(otp) = otp {
+                seq.serialize_element(&otp)?;
+            }
+            self.limits.borrow_mut().extend(limits);
+        }
+        seq.end()
     }
 }
 
@@ -324,6 +381,48 @@ mod tests {
             numbers.from_digits.len(),
             1,
             "only 6281234567890 is its own digits"
+        );
+    }
+
+    #[test]
+    fn a_streamed_snapshot_is_the_data_file_serialised() {
+        let legacy = include_bytes!("../../tests/fixtures/legacy-data.json");
+        let mut file: Value = serde_json::from_slice(legacy).unwrap();
+        file["site"] = serde_json::json!({ "name": "Tiket Kita", "tags": [1, 2] });
+        let users = file["users"].as_array_mut().unwrap();
+        users[0]["address"] = serde_json::json!({ "city": "Bandung", "zip": [40111] });
+        users[1].as_object_mut().unwrap().remove("password");
+        users.push(serde_json::json!({ "nama": "no id", "noHp": "0812 1111 2222" }));
+        let (state, _) = load(&serde_json::to_vec(&file).unwrap());
+        let captured = state.capture();
+
+        let mut otps = Vec::new();
+        let mut limits = Vec::new();
+        for (phone, ledger) in &captured.ledgers {
+            let (otp, limit) = ledger_to_json(*phone, ledger);
+            otps.extend(otp);
+            limits.extend(limit);
+        }
+        let users = captured.users.iter().map(|user| {
+            let mut raw = user.raw.clone();
+            if let Some(phone) = user.phone {
+                raw.insert("noHp".into(), phone.digits().into());
+            }
+            raw.insert("password".into(), user.password.clone().into());
+            raw
+        });
+        let whole = DataFile {
+            users: users.chain(captured.unreadable_users.clone()).collect(),
+            otps,
+            limits,
+            extra: captured.extra.clone(),
+        };
+        let mut expected = serde_json::to_vec_pretty(&whole).unwrap();
+        expected.push(b'\n');
+        assert!(!whole.limits.is_empty());
+        assert_eq!(
+            String::from_utf8(captured.to_bytes().unwrap()).unwrap(),
+            String::from_utf8(expected).unwrap()
         );
     }
 
