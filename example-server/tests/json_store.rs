@@ -372,3 +372,98 @@ async fn a_torn_tail_of_several_lines_is_ignored() {
         .unwrap();
     assert_eq!(siti.password, "$argon2id$kept");
 }
+
+/// What a `kill -9` at this instant would leave: the data file and its journal, copied.
+fn crash_image(path: &Path) -> PathBuf {
+    let image = fresh_dir().join("data.json");
+    for suffix in ["", ".journal", ".journal.next"] {
+        let from = PathBuf::from(format!("{}{suffix}", path.display()));
+        if from.exists() {
+            std::fs::copy(&from, format!("{}{suffix}", image.display())).unwrap();
+        }
+    }
+    image
+}
+
+#[tokio::test]
+async fn a_start_without_a_journal_leaves_the_data_file_as_it_is_and_loses_nothing_after() {
+    let path = legacy_file();
+    JsonStore::open(&path, &hasher()).unwrap().close().unwrap();
+    let before = std::fs::read(&path).unwrap();
+    #[cfg(unix)]
+    let inode = std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(&path).unwrap());
+
+    let store = JsonStore::open(&path, &hasher()).unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), before, "not rewritten");
+    #[cfg(unix)]
+    assert_eq!(
+        std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(&path).unwrap()),
+        inode,
+        "not replaced"
+    );
+    let journal = path.with_file_name("data.json.journal");
+    assert_eq!(
+        std::fs::metadata(&journal).unwrap().len(),
+        0,
+        "an empty journal is ready"
+    );
+    assert!(!path.with_file_name("data.json.journal.next").exists());
+
+    assert!(
+        store
+            .set_password_hash(&UserId("2".into()), "$argon2id$after-start")
+            .await
+            .unwrap()
+    );
+    let restarted = JsonStore::open(crash_image(&path), &hasher()).unwrap();
+    let siti = restarted
+        .find_by_phone(&phone("081298765432"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(siti.password, "$argon2id$after-start");
+    assert_eq!(restarted.user_count(), 3);
+}
+
+#[tokio::test]
+async fn an_old_file_is_upgraded_soon_after_start_not_during_it() {
+    let path = legacy_file();
+    let before = std::fs::read(&path).unwrap();
+    let codes = hasher();
+    let store = JsonStore::open(&path, &codes).unwrap();
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        before,
+        "the start does not wait for it"
+    );
+
+    // A crash before the upgrade: the old file still reads as the same state.
+    let restarted = JsonStore::open(crash_image(&path), &codes).unwrap();
+    let siti = phone("081298765432");
+    let outcome = restarted
+        .consume(
+            &siti,
+            Proof::Code(codes.code_digest(&siti, "105377")),
+            SystemClock.now(),
+            &OtpRules::DEFAULT,
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcome, ConsumeOutcome::Consumed(_)),
+        "{outcome:?}"
+    );
+
+    // A small file is refreshed within seconds, as after a change.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let text = std::fs::read_to_string(&path).unwrap();
+        if !text.contains("105377") {
+            assert!(text.contains("hmac-sha256:") && text.contains("\"6281298765432\""));
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never upgraded");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    drop(store);
+}

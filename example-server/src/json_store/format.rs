@@ -11,8 +11,11 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use otp_reset::{
     CodeHasher, CodeRecord, Digest, Lang, OtpId, PhoneLedger, PhoneNumber, Timestamp, UserId,
 };
-use serde::{Deserialize, Serialize};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value};
+
+pub(crate) use super::code_entry::{CodeEntry, Scalar};
 
 /// The whole data file.
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -20,7 +23,7 @@ pub(crate) struct DataFile {
     #[serde(default)]
     pub(crate) users: Vec<Map<String, Value>>,
     #[serde(default)]
-    pub(crate) otps: Vec<Map<String, Value>>,
+    pub(crate) otps: Vec<CodeEntry>,
     #[serde(default, rename = "otpLimits", skip_serializing_if = "Vec::is_empty")]
     pub(crate) limits: Vec<LimitEntry>,
     /// Top-level fields other tools of the site keep in the file.
@@ -49,7 +52,7 @@ pub(crate) enum Entry {
     /// The phone's code and counters; both `None` when it has neither any more.
     Phone {
         phone_number: String,
-        otp: Option<Map<String, Value>>,
+        otp: Option<Box<CodeEntry>>,
         limits: Option<LimitEntry>,
     },
     /// A user's new password hash.
@@ -67,40 +70,51 @@ pub(crate) struct StoredUser {
 }
 
 impl StoredUser {
-    /// Reads a user object; `None` when it lacks an id (it is kept as it is, but unreachable).
-    pub(crate) fn read(raw: Map<String, Value>) -> Option<Self> {
-        let id = match raw.get("id")? {
-            Value::Number(n) => n.to_string(),
-            Value::String(s) if !s.is_empty() => s.clone(),
-            _ => return None,
+    /// Reads a user object, its number with `parse`; gives the object back when it lacks an id
+    /// (it is kept as it is, but unreachable).
+    pub(crate) fn read(
+        raw: Map<String, Value>,
+        parse: impl FnOnce(&str) -> Option<PhoneNumber>,
+    ) -> Result<Self, Map<String, Value>> {
+        // One pass over the few keys rather than a hashed look-up for each.
+        let (mut id, mut name, mut number, mut password) = (None, None, None, None);
+        for (key, value) in &raw {
+            match key.as_str() {
+                "id" => id = Some(value),
+                "nama" => name = Some(value),
+                "noHp" => number = Some(value),
+                "password" => password = Some(value),
+                _ => {}
+            }
+        }
+        let id = match id {
+            Some(Value::Number(n)) => n.to_string(),
+            Some(Value::String(s)) if !s.is_empty() => s.clone(),
+            _ => return Err(raw),
         };
-        let text = |key: &str| {
-            raw.get(key)
+        let text = |value: Option<&Value>| {
+            value
                 .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned()
+                .map_or_else(String::new, str::to_owned)
         };
-        let phone = raw
-            .get("noHp")
-            .and_then(Value::as_str)
-            .and_then(|p| PhoneNumber::parse(p).ok());
-        Some(Self {
+        let (name, password) = (text(name), text(password));
+        let phone = number.and_then(Value::as_str).and_then(parse);
+        Ok(Self {
             id: UserId(id),
-            name: text("nama"),
+            name,
             phone,
-            password: text("password"),
+            password,
             raw,
         })
     }
 
-    /// The object to write: as read, with the number normalised and the current password.
-    pub(crate) fn to_json(&self) -> Map<String, Value> {
-        let mut raw = self.raw.clone();
-        if let Some(phone) = self.phone {
-            raw.insert("noHp".into(), phone.digits().into());
-        }
-        raw.insert("password".into(), self.password.clone().into());
-        raw
+    /// Whether the object written is the object read (as long as the password is unchanged):
+    /// its number normalised, its password text.
+    pub(crate) fn as_written(&self) -> bool {
+        let number = self.raw.get("noHp").and_then(Value::as_str);
+        self.phone
+            .is_none_or(|phone| number.is_some_and(|text| written_as(text, phone)))
+            && self.raw.get("password").is_some_and(Value::is_string)
     }
 
     pub(crate) fn to_user(&self, phone: PhoneNumber) -> otp_reset::User {
@@ -113,7 +127,35 @@ impl StoredUser {
     }
 }
 
+/// The object to write: as read, with the number normalised and the current password (written
+/// from the object read, not a copy of it).
+impl Serialize for StoredUser {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let has_password = self.raw.contains_key("password");
+        let len = self.raw.len() + usize::from(!has_password);
+        let mut map = serializer.serialize_map(Some(len))?;
+        for (key, value) in &self.raw {
+            match (key.as_str(), self.phone) {
+                ("noHp", Some(phone)) => map.serialize_entry(key, &phone.digits())?,
+                ("password", _) => map.serialize_entry(key, &self.password)?,
+                _ => map.serialize_entry(key, value)?,
+            }
+        }
+        if !has_password {
+            map.serialize_entry("password", &self.password)?;
+        }
+        map.end()
+    }
+}
+
 const DIGEST_PREFIX: &str = "hmac-sha256:";
+
+/// Whether `text` is `phone` as the store writes it: [`PhoneNumber::digits`].
+pub(crate) fn written_as(text: &str, phone: PhoneNumber) -> bool {
+    !text.starts_with('0')
+        && text.bytes().all(|b| b.is_ascii_digit())
+        && text.parse() == Ok(phone.as_u64())
+}
 
 fn digest_to_json(digest: &Digest) -> Value {
     format!(
@@ -141,13 +183,20 @@ pub(crate) fn time_to_json(at: Timestamp) -> Value {
 
 /// A timestamp as old files wrote it: ISO-8601 text or epoch milliseconds.
 pub(crate) fn time_from_json(value: &Value) -> Option<Timestamp> {
-    let millis = match value {
-        Value::Number(n) => n.as_u64().or_else(|| n.as_f64().map(|f| f as u64))?,
-        Value::String(s) => {
-            u64::try_from(s.parse::<jiff::Timestamp>().ok()?.as_millisecond()).ok()?
-        }
-        _ => return None,
-    };
+    match value {
+        Value::Number(n) => time_from_millis(n),
+        Value::String(s) => time_from_text(s),
+        _ => None,
+    }
+}
+
+pub(crate) fn time_from_millis(n: &serde_json::Number) -> Option<Timestamp> {
+    let millis = n.as_u64().or_else(|| n.as_f64().map(|f| f as u64))?;
+    Some(Timestamp::from_millis(millis))
+}
+
+pub(crate) fn time_from_text(text: &str) -> Option<Timestamp> {
+    let millis = u64::try_from(text.parse::<jiff::Timestamp>().ok()?.as_millisecond()).ok()?;
     Some(Timestamp::from_millis(millis))
 }
 
@@ -156,27 +205,25 @@ pub(crate) fn time_from_json(value: &Value) -> Option<Timestamp> {
 pub(crate) fn ledger_to_json(
     phone: PhoneNumber,
     ledger: &PhoneLedger,
-) -> (Option<Map<String, Value>>, Option<LimitEntry>) {
-    let otp = ledger.code.as_ref().map(|code| {
-        let mut entry = Map::new();
-        entry.insert("id".into(), code.otp_id.as_u64().into());
-        entry.insert("phoneNumber".into(), phone.digits().into());
-        entry.insert("otp".into(), digest_to_json(&code.digest));
-        entry.insert("createdAt".into(), time_to_json(code.issued_at));
-        entry.insert("expiresAt".into(), time_to_json(code.expires_at));
-        entry.insert("attempts".into(), code.attempts.into());
-        entry.insert("verified".into(), code.verified.into());
-        entry.insert(
-            "userId".into(),
+) -> (Option<CodeEntry>, Option<LimitEntry>) {
+    let otp = ledger.code.as_ref().map(|code| CodeEntry {
+        id: Some(Scalar::Number(code.otp_id.as_u64().into())),
+        phone_number: Some(Scalar::String(phone.digits())),
+        otp: Some(digest_to_json(&code.digest).into()),
+        created_at: Some(time_to_json(code.issued_at).into()),
+        expires_at: Some(time_to_json(code.expires_at).into()),
+        attempts: Some(Scalar::Number(code.attempts.into())),
+        verified: Some(Scalar::Bool(code.verified)),
+        user_id: Some(
             code.user_id
                 .as_ref()
-                .map_or(Value::Null, |id| id.0.clone().into()),
-        );
-        entry.insert("lang".into(), code.lang.code().into());
-        if let Some(token) = &code.reset_token {
-            entry.insert("resetToken".into(), digest_to_json(token));
-        }
-        entry
+                .map_or(Scalar::Null, |id| Scalar::String(id.0.clone())),
+        ),
+        lang: Some(Scalar::String(code.lang.code().into())),
+        reset_token: code
+            .reset_token
+            .as_ref()
+            .map(|token| digest_to_json(token).into()),
     });
     let has_limits = !ledger.recent_sends.is_empty() || ledger.consecutive_failures > 0;
     let limits = has_limits.then(|| LimitEntry {
@@ -195,31 +242,32 @@ pub(crate) fn ledger_to_json(
 /// Reads a code entry: ours, or the seed's with a plain-text code, which is hashed here.
 /// `None` for an entry too damaged to use (a code is short-lived; the caller logs it).
 pub(crate) fn code_from_json(
-    entry: &Map<String, Value>,
+    entry: &CodeEntry,
     phone: PhoneNumber,
     codes: &CodeHasher,
     user_for_phone: impl Fn(PhoneNumber) -> Option<UserId>,
 ) -> Option<CodeRecord> {
-    let otp_id = match entry.get("id") {
-        Some(Value::Number(n)) => n.as_u64()?,
-        Some(Value::String(s)) => s.parse().ok()?,
+    let otp_id = match &entry.id {
+        Some(Scalar::Number(n)) => n.as_u64()?,
+        Some(Scalar::String(s)) => s.parse().ok()?,
         _ => return None,
     };
-    let code = entry.get("otp")?.as_str()?;
+    let code = entry.otp.as_ref()?.as_str()?;
     let digest = if code.bytes().all(|b| b.is_ascii_digit()) && !code.is_empty() {
         codes.code_digest(&phone, code)
     } else {
         digest_from_json(code)?
     };
-    let user_id = match entry.get("userId") {
-        Some(Value::String(id)) => Some(UserId(id.clone())),
-        Some(Value::Number(id)) => Some(UserId(id.to_string())),
-        Some(Value::Null) => None,
+    let user_id = match &entry.user_id {
+        Some(Scalar::String(id)) => Some(UserId(id.clone())),
+        Some(Scalar::Number(id)) => Some(UserId(id.to_string())),
+        Some(Scalar::Null) => None,
         _ => user_for_phone(phone),
     };
     let lang = entry
-        .get("lang")
-        .and_then(Value::as_str)
+        .lang
+        .as_ref()
+        .and_then(Scalar::as_str)
         .and_then(Lang::from_code)
         .unwrap_or_default();
     Some(CodeRecord {
@@ -227,21 +275,38 @@ pub(crate) fn code_from_json(
         digest,
         user_id,
         lang,
-        issued_at: time_from_json(entry.get("createdAt")?)?,
-        expires_at: time_from_json(entry.get("expiresAt")?)?,
+        issued_at: entry.created_at.as_ref()?.time()?,
+        expires_at: entry.expires_at.as_ref()?.time()?,
         attempts: entry
-            .get("attempts")
-            .and_then(Value::as_u64)
+            .attempts
+            .as_ref()
+            .and_then(Scalar::as_u64)
             .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX)),
         verified: entry
-            .get("verified")
-            .and_then(Value::as_bool)
+            .verified
+            .as_ref()
+            .and_then(Scalar::as_bool)
             .unwrap_or(false),
         reset_token: entry
-            .get("resetToken")
-            .and_then(Value::as_str)
+            .reset_token
+            .as_ref()
+            .and_then(Scalar::as_str)
             .and_then(digest_from_json),
     })
+}
+
+/// Whether a code entry that [`code_from_json`] read is in the form [`ledger_to_json`] writes,
+/// as far as it matters: the number normalised, the code a digest, and nothing to fill in.
+pub(crate) fn code_as_written(entry: &CodeEntry, phone: PhoneNumber) -> bool {
+    fn text(field: &Option<Scalar>) -> Option<&str> {
+        field.as_ref().and_then(Scalar::as_str)
+    }
+    text(&entry.phone_number).is_some_and(|text| written_as(text, phone))
+        && text(&entry.otp).is_some_and(|code| code.starts_with(DIGEST_PREFIX))
+        && matches!(entry.id, Some(Scalar::Number(_)))
+        && entry.user_id.is_some()
+        && text(&entry.created_at).is_some()
+        && text(&entry.expires_at).is_some()
 }
 
 /// Reads a phone's counters into `ledger`.

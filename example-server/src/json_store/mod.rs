@@ -10,22 +10,28 @@
 //! verification attempt costs one appended line of a few hundred bytes, whatever the number of
 //! users, and concurrent requests share a sync.
 //!
-//! In the background, and at start and shutdown, the journal is folded back into the snapshot:
-//! the new snapshot is written to a temporary file, synced, renamed over `data.json` and the
-//! folder synced, so `data.json` is whole, valid JSON at every instant and other tools of the
-//! site can read it (at most a few seconds behind). Journal lines are absolute states (a phone's
-//! code and counters, a user's password), so replaying a line the snapshot already holds changes
-//! nothing, and no crash between the steps can lose or double anything. A torn last line (a
-//! crash mid-write, never acknowledged) is ignored.
+//! In the background, and at shutdown, the journal is folded back into the snapshot: the new
+//! snapshot is written to a temporary file, synced, renamed over `data.json` and the folder
+//! synced, so `data.json` is whole, valid JSON at every instant and other tools of the site can
+//! read it (at most a few seconds behind). Journal lines are absolute states (a phone's code and
+//! counters, a user's password), so replaying a line the snapshot already holds changes nothing,
+//! and no crash between the steps can lose or double anything. A torn last line (a crash
+//! mid-write, never acknowledged) is ignored.
+//!
+//! At start, a journal a crash left is folded in at once (its torn tail must not stay where new
+//! lines go); without one, `data.json` is left as it is: reading it again gives the same state,
+//! so a start costs no rewrite. What the store writes differently (numbers as typed, plain-text
+//! codes) is then folded in later, as a change waiting in the journal would be.
 //!
 //! A lock on `data.json.lock` keeps a second process off the same file.
 
+mod code_entry;
 mod format;
 mod journal;
 mod state;
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufReader, Write};
+use std::io::{BufReader, BufWriter};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
@@ -83,9 +89,7 @@ pub enum OpenError {
 /// A phone's code as an entry of the data file's `otps[]`, for tools that write data files
 /// (such as the benchmarks' seeding).
 pub fn ledger_json(phone: PhoneNumber, ledger: &PhoneLedger) -> Option<serde_json::Value> {
-    format::ledger_to_json(phone, ledger)
-        .0
-        .map(serde_json::Value::Object)
+    serde_json::to_value(format::ledger_to_json(phone, ledger).0?).ok()
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> OpenError + '_ {
@@ -115,6 +119,9 @@ struct Inner {
     closed: AtomicBool,
     /// The size of the last snapshot written.
     snapshot_bytes: AtomicU64,
+    /// `data.json` holds what the store writes differently (see [`State::load`]); folded in
+    /// when a change would be.
+    upgrade_pending: AtomicBool,
     compacting: Mutex<()>,
     _lock: File,
 }
@@ -157,31 +164,39 @@ impl JsonStore {
             },
         })?;
 
-        let file = match std::fs::read(&data) {
+        let (file, file_bytes) = match std::fs::read(&data) {
             Ok(bytes) => {
-                serde_json::from_slice::<DataFile>(&bytes).map_err(|source| OpenError::Corrupt {
-                    path: data.clone(),
-                    source,
-                })?
+                let file = serde_json::from_slice::<DataFile>(&bytes).map_err(|source| {
+                    OpenError::Corrupt {
+                        path: data.clone(),
+                        source,
+                    }
+                })?;
+                (file, Some(bytes.len() as u64))
             }
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => DataFile::default(),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                (DataFile::default(), None)
+            }
             Err(error) => return Err(io_error(&data)(error)),
         };
-        let mut state = State::load(file, codes);
+        let (mut state, upgrade) = State::load(file, codes);
+        let mut journal_left = false;
         for segment in [&journal_paths.current, &journal_paths.next] {
-            replay(segment, &mut state, codes)?;
+            journal_left |= replay(segment, &mut state, codes)?;
         }
 
-        // Fold everything into a fresh snapshot and start an empty journal.
-        let snapshot = state
-            .capture()
-            .to_bytes()
-            .map_err(|source| OpenError::Corrupt {
-                path: data.clone(),
-                source,
-            })?;
-        write_atomically(&data, &journal_paths.dir, &snapshot).map_err(io_error(&data))?;
-        let _ = std::fs::remove_file(&journal_paths.current);
+        let snapshot_bytes = match file_bytes {
+            Some(bytes) if !journal_left => bytes,
+            // Fold the journal into a fresh snapshot (or create the file) and start anew.
+            _ => {
+                let captured = state.capture();
+                let written =
+                    write_atomically(&data, &journal_paths.dir, |out| captured.write_to(out))
+                        .map_err(io_error(&data))?;
+                let _ = std::fs::remove_file(&journal_paths.current);
+                written
+            }
+        };
         let journal_file = journal::open_segment(&journal_paths.current)
             .map_err(io_error(&journal_paths.current))?;
         match std::fs::remove_file(&journal_paths.next) {
@@ -202,7 +217,8 @@ impl JsonStore {
             compactor: Mutex::new(None),
             stop: (Mutex::new(false), Condvar::new()),
             closed: AtomicBool::new(false),
-            snapshot_bytes: AtomicU64::new(snapshot.len() as u64),
+            snapshot_bytes: AtomicU64::new(snapshot_bytes),
+            upgrade_pending: AtomicBool::new(upgrade && !journal_left && file_bytes.is_some()),
             compacting: Mutex::new(()),
             _lock: lock,
         });
@@ -293,10 +309,12 @@ impl Inner {
             let state = self.lock();
             (state.capture(), self.journal.rotate())
         };
-        let snapshot = captured.to_bytes().map_err(std::io::Error::other)?;
-        write_atomically(&self.data, &self.journal_paths.dir, &snapshot)?;
-        self.snapshot_bytes
-            .store(snapshot.len() as u64, Ordering::Relaxed);
+        let written = write_atomically(&self.data, &self.journal_paths.dir, |out| {
+            captured.write_to(out)
+        })?;
+        drop(captured);
+        self.snapshot_bytes.store(written, Ordering::Relaxed);
+        self.upgrade_pending.store(false, Ordering::Relaxed);
         self.journal
             .wait_rotated(rotation)
             .map_err(std::io::Error::other)?;
@@ -349,7 +367,9 @@ fn compact_periodically(inner: &std::sync::Weak<Inner>) {
                 return;
             }
         }
-        let pending = inner.journal.segment_bytes();
+        // A pending upgrade counts as a change waiting: folded within the same bounds.
+        let pending = inner.journal.segment_bytes()
+            + u64::from(inner.upgrade_pending.load(Ordering::Relaxed));
         waited = if pending == 0 {
             Duration::ZERO
         } else {
@@ -368,16 +388,19 @@ fn compact_periodically(inner: &std::sync::Weak<Inner>) {
     }
 }
 
-/// Replays a journal segment into `state`. A torn last line (a crash mid-write) is ignored; a
-/// bad line before the last is corruption.
-fn replay(path: &Path, state: &mut State, codes: &CodeHasher) -> Result<(), OpenError> {
+/// Replays a journal segment into `state`; whether there was one, not empty. A torn last line
+/// (a crash mid-write) is ignored; a bad line before the last is corruption.
+fn replay(path: &Path, state: &mut State, codes: &CodeHasher) -> Result<bool, OpenError> {
     let file = match File::open(path) {
         Ok(file) => file,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(false),
         Err(error) => return Err(io_error(path)(error)),
     };
     let mut bytes = Vec::new();
     std::io::Read::read_to_end(&mut BufReader::new(file), &mut bytes).map_err(io_error(path))?;
+    if bytes.is_empty() {
+        return Ok(false);
+    }
     let lines: Vec<&[u8]> = bytes
         .split(|&b| b == b'\n')
         .filter(|line| !line.iter().all(u8::is_ascii_whitespace))
@@ -402,12 +425,16 @@ fn replay(path: &Path, state: &mut State, codes: &CodeHasher) -> Result<(), Open
             }
         }
     }
-    Ok(())
+    Ok(true)
 }
 
-/// Replaces `path` with `bytes` so that the file is whole at every instant: a temporary
-/// file, synced, renamed over it, and the folder synced.
-fn write_atomically(path: &Path, dir: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Replaces `path` with what `write` writes so that the file is whole at every instant: a
+/// temporary file, synced, renamed over it, and the folder synced. Returns its size.
+fn write_atomically(
+    path: &Path,
+    dir: &Path,
+    write: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
+) -> std::io::Result<u64> {
     let mut temporary = path.to_owned().into_os_string();
     temporary.push(".tmp");
     let temporary = PathBuf::from(temporary);
@@ -417,15 +444,21 @@ fn write_atomically(path: &Path, dir: &Path, bytes: &[u8]) -> std::io::Result<()
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(&temporary)?;
+    let file = options.open(&temporary)?;
     if let Ok(existing) = std::fs::metadata(path) {
         file.set_permissions(existing.permissions())?;
     }
-    file.write_all(bytes)?;
+    let mut out = BufWriter::with_capacity(1 << 20, file);
+    write(&mut out)?;
+    let file = out
+        .into_inner()
+        .map_err(std::io::IntoInnerError::into_error)?;
     file.sync_all()?;
+    let written = file.metadata()?.len();
     drop(file);
     std::fs::rename(&temporary, path)?;
-    sync_dir(dir)
+    sync_dir(dir)?;
+    Ok(written)
 }
 
 impl UserStore for JsonStore {

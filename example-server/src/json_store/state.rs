@@ -1,15 +1,20 @@
 //! The data file in memory: users with their indexes, and one ledger per phone.
 
-use std::collections::HashMap;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::io::Write;
 use std::sync::Arc;
 
 use otp_reset::{
     Clock, CodeHasher, OtpRules, PhoneLedger, PhoneNumber, SystemClock, Timestamp, User, UserId,
 };
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use super::format::{
-    DataFile, Entry, LimitEntry, StoredUser, code_from_json, ledger_to_json, limits_from_json,
+    DataFile, Entry, LimitEntry, Scalar, StoredUser, code_as_written, code_from_json,
+    ledger_to_json, limits_from_json, written_as,
 };
 
 #[derive(Debug, Default)]
@@ -26,18 +31,28 @@ pub(crate) struct State {
 }
 
 impl State {
-    /// The state a data file describes. Damaged code entries are dropped with a warning (a code
-    /// lives minutes; a user is never dropped).
-    pub(crate) fn load(file: DataFile, codes: &CodeHasher) -> Self {
+    /// The state a data file describes, and whether the file should be rewritten: it holds
+    /// numbers as typed, plain-text codes, or entries the store drops or completes. Damaged code
+    /// entries are dropped with a warning (a code lives minutes; a user is never dropped).
+    pub(crate) fn load(file: DataFile, codes: &CodeHasher) -> (Self, bool) {
         let now = SystemClock.now();
         let mut state = State {
             extra: file.extra,
+            users: Vec::with_capacity(file.users.len()),
+            by_phone: HashMap::with_capacity(file.users.len()),
+            by_id: HashMap::with_capacity(file.users.len()),
+            ledgers: HashMap::with_capacity(file.otps.len()),
             ..State::default()
         };
+        let mut upgrade = false;
+        let mut numbers = Numbers::default();
         for raw in file.users {
-            match StoredUser::read(raw.clone()) {
-                Some(user) => state.add_user(user),
-                None => {
+            match StoredUser::read(raw, |text| numbers.parse(text)) {
+                Ok(user) => {
+                    upgrade |= !user.as_written();
+                    state.add_user(user);
+                }
+                Err(raw) => {
                     tracing::warn!(
                         "a user without an id in the data file is kept but cannot reset"
                     );
@@ -47,17 +62,21 @@ impl State {
         }
         for entry in &file.otps {
             let phone = entry
-                .get("phoneNumber")
-                .and_then(Value::as_str)
-                .and_then(|p| PhoneNumber::parse(p).ok());
+                .phone_number
+                .as_ref()
+                .and_then(Scalar::as_str)
+                .and_then(|text| numbers.parse(text));
             let record = phone.and_then(|phone| {
                 code_from_json(entry, phone, codes, |p| state.user_id_for(p)).map(|r| (phone, r))
             });
             let Some((phone, record)) = record else {
                 tracing::warn!("dropping an unreadable code entry from the data file");
+                upgrade = true;
                 continue;
             };
+            upgrade |= !code_as_written(entry, phone);
             let ledger = Arc::make_mut(state.ledgers.entry(phone).or_default());
+            upgrade |= ledger.code.is_some();
             if ledger
                 .code
                 .as_ref()
@@ -70,14 +89,18 @@ impl State {
             }
         }
         for limits in &file.limits {
-            if let Ok(phone) = PhoneNumber::parse(&limits.phone_number) {
-                limits_from_json(
-                    limits,
-                    Arc::make_mut(state.ledgers.entry(phone).or_default()),
-                );
+            match numbers.parse(&limits.phone_number) {
+                Some(phone) => {
+                    upgrade |= !written_as(&limits.phone_number, phone);
+                    limits_from_json(
+                        limits,
+                        Arc::make_mut(state.ledgers.entry(phone).or_default()),
+                    );
+                }
+                None => upgrade = true,
             }
         }
-        state
+        (state, upgrade)
     }
 
     fn add_user(&mut self, user: StoredUser) {
@@ -193,6 +216,33 @@ impl State {
     }
 }
 
+/// Parses the numbers of a data file, each once: a number written as the store writes it (a
+/// user's, then their code's and counters') is looked up, not parsed again.
+#[derive(Default)]
+struct Numbers {
+    /// Numbers parsed from their own digits ([`PhoneNumber::digits`]): a text that is those
+    /// digits is that number.
+    from_digits: HashSet<PhoneNumber>,
+}
+
+impl Numbers {
+    fn parse(&mut self, text: &str) -> Option<PhoneNumber> {
+        let known = text
+            .parse()
+            .ok()
+            .and_then(PhoneNumber::from_u64)
+            .filter(|phone| self.from_digits.contains(phone) && written_as(text, *phone));
+        if known.is_some() {
+            return known;
+        }
+        let phone = PhoneNumber::parse(text).ok()?;
+        if written_as(text, phone) {
+            self.from_digits.insert(phone);
+        }
+        Some(phone)
+    }
+}
+
 /// A moment of the state, to be written as a snapshot.
 #[derive(Debug)]
 pub(crate) struct Captured {
@@ -203,30 +253,83 @@ pub(crate) struct Captured {
 }
 
 impl Captured {
-    /// The data file's bytes, as pretty JSON.
-    pub(crate) fn to_bytes(&self) -> serde_json::Result<Vec<u8>> {
-        let mut otps = Vec::new();
-        let mut limits: Vec<LimitEntry> = Vec::new();
-        for (phone, ledger) in &self.ledgers {
-            let (otp, limit) = ledger_to_json(*phone, ledger);
-            otps.extend(otp);
-            limits.extend(limit);
-        }
-        let users = self
-            .users
-            .iter()
-            .map(|user| user.to_json())
-            .chain(self.unreadable_users.iter().cloned())
-            .collect();
-        let file = DataFile {
-            users,
-            otps,
-            limits,
-            extra: self.extra.clone(),
-        };
-        let mut bytes = serde_json::to_vec_pretty(&file)?;
-        bytes.push(b'\n');
+    /// Writes the data file, as pretty JSON, to `out`: streamed, so a snapshot costs no copy of
+    /// the users and no buffer of the whole file.
+    pub(crate) fn write_to(&self, mut out: impl Write) -> std::io::Result<()> {
+        serde_json::to_writer_pretty(&mut out, self)?;
+        out.write_all(b"\n")
+    }
+
+    #[cfg(test)]
+    pub(crate) fn to_bytes(&self) -> std::io::Result<Vec<u8>> {
+        let mut bytes = Vec::new();
+        self.write_to(&mut bytes)?;
         Ok(bytes)
+    }
+}
+
+/// As [`DataFile`] is written: `users`, `otps`, `otpLimits` when there are any, then the
+/// fields other tools keep.
+impl Serialize for Captured {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let limits = RefCell::new(Vec::new());
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("users", &Users(self))?;
+        map.serialize_entry(
+            "otps",
+            &Codes {
+                ledgers: &self.ledgers,
+                limits: &limits,
+            },
+        )?;
+        let limits: Vec<LimitEntry> = limits.take();
+        if !limits.is_empty() {
+            map.serialize_entry("otpLimits", &limits)?;
+        }
+        for (key, value) in &self.extra {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
+    }
+}
+
+struct Users<'a>(&'a Captured);
+
+impl Serialize for Users<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let Captured {
+            users,
+            unreadable_users,
+            ..
+        } = self.0;
+        let mut seq = serializer.serialize_seq(Some(users.len() + unreadable_users.len()))?;
+        for user in users {
+            seq.serialize_element(&**user)?;
+        }
+        for raw in unreadable_users {
+            seq.serialize_element(raw)?;
+        }
+        seq.end()
+    }
+}
+
+/// The `otps[]` entries; each phone's counters are kept aside for `otpLimits[]`.
+struct Codes<'a> {
+    ledgers: &'a [(PhoneNumber, Arc<PhoneLedger>)],
+    limits: &'a RefCell<Vec<LimitEntry>>,
+}
+
+impl Serialize for Codes<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(None)?;
+        for (phone, ledger) in self.ledgers {
+            let (otp, limits) = ledger_to_json(*phone, ledger);
+            if let Some(otp) = otp {
+                seq.serialize_element(&otp)?;
+            }
+            self.limits.borrow_mut().extend(limits);
+        }
+        seq.end()
     }
 }
 
@@ -234,7 +337,103 @@ fn phone_entry(phone: PhoneNumber, ledger: &PhoneLedger) -> Entry {
     let (otp, limits) = ledger_to_json(phone, ledger);
     Entry::Phone {
         phone_number: phone.digits(),
-        otp,
+        otp: otp.map(Box::new),
         limits,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn load(bytes: &[u8]) -> (State, bool) {
+        let codes = CodeHasher::new(&[7; 32]).unwrap();
+        State::load(serde_json::from_slice(bytes).unwrap(), &codes)
+    }
+
+    #[test]
+    fn a_number_looked_up_is_the_number_parsed() {
+        let texts = [
+            "6281234567890",
+            "081234567890",
+            "+62 812-3456-7890",
+            "6281234567890",
+            "+44 7911 123456",
+            "447911123456",
+            "447911123456",
+            "16502530000",
+            "+1 650 253 0000",
+            "16502530000",
+            "06281234567890",
+            "+6281234567890",
+            "12345",
+            "",
+        ];
+        let mut numbers = Numbers::default();
+        for _ in 0..2 {
+            for text in texts {
+                assert_eq!(numbers.parse(text), PhoneNumber::parse(text).ok(), "{text}");
+            }
+        }
+        assert_eq!(
+            numbers.from_digits.len(),
+            1,
+            "only 6281234567890 is its own digits"
+        );
+    }
+
+    #[test]
+    fn a_streamed_snapshot_is_the_data_file_serialised() {
+        let legacy = include_bytes!("../../tests/fixtures/legacy-data.json");
+        let mut file: Value = serde_json::from_slice(legacy).unwrap();
+        file["site"] = serde_json::json!({ "name": "Tiket Kita", "tags": [1, 2] });
+        let users = file["users"].as_array_mut().unwrap();
+        users[0]["address"] = serde_json::json!({ "city": "Bandung", "zip": [40111] });
+        users[1].as_object_mut().unwrap().remove("password");
+        users.push(serde_json::json!({ "nama": "no id", "noHp": "0812 1111 2222" }));
+        let (state, _) = load(&serde_json::to_vec(&file).unwrap());
+        let captured = state.capture();
+
+        let mut otps = Vec::new();
+        let mut limits = Vec::new();
+        for (phone, ledger) in &captured.ledgers {
+            let (otp, limit) = ledger_to_json(*phone, ledger);
+            otps.extend(otp);
+            limits.extend(limit);
+        }
+        let users = captured.users.iter().map(|user| {
+            let mut raw = user.raw.clone();
+            if let Some(phone) = user.phone {
+                raw.insert("noHp".into(), phone.digits().into());
+            }
+            raw.insert("password".into(), user.password.clone().into());
+            raw
+        });
+        let whole = DataFile {
+            users: users.chain(captured.unreadable_users.clone()).collect(),
+            otps,
+            limits,
+            extra: captured.extra.clone(),
+        };
+        let mut expected = serde_json::to_vec_pretty(&whole).unwrap();
+        expected.push(b'\n');
+        assert!(!whole.limits.is_empty());
+        assert_eq!(
+            String::from_utf8(captured.to_bytes().unwrap()).unwrap(),
+            String::from_utf8(expected).unwrap()
+        );
+    }
+
+    #[test]
+    fn an_old_file_needs_an_upgrade_and_a_snapshot_of_it_none() {
+        let legacy = include_bytes!("../../tests/fixtures/legacy-data.json");
+        let (state, upgrade) = load(legacy);
+        assert!(upgrade, "numbers as typed, plain-text codes");
+        let snapshot = state.capture().to_bytes().unwrap();
+        let (again, upgrade) = load(&snapshot);
+        assert!(!upgrade, "what the store writes is as it writes it");
+        assert_eq!(again.capture().to_bytes().unwrap(), snapshot);
     }
 }
