@@ -467,3 +467,79 @@ async fn an_old_file_is_upgraded_soon_after_start_not_during_it() {
     }
     drop(store);
 }
+
+#[tokio::test]
+async fn numbers_outside_indonesia_survive_the_journal_and_a_rewrite() {
+    let path = fresh_dir().join("data.json");
+    let numbers = [
+        "+44 7911 123456",
+        "+1 650 253 0000",
+        "+61 412 345 678",
+        "0812-3456-7890",
+    ];
+    let users: Vec<Value> = numbers
+        .iter()
+        .enumerate()
+        .map(|(i, typed)| json!({ "id": i, "nama": format!("User {i}"), "noHp": typed, "password": "x" }))
+        .collect();
+    std::fs::write(
+        &path,
+        serde_json::to_vec(&json!({ "users": users })).unwrap(),
+    )
+    .unwrap();
+    let rules = OtpRules::DEFAULT;
+    let now = SystemClock.now();
+    let code = |i: usize| NewCode {
+        otp_id: OtpId::generate(),
+        digest: Digest::from_bytes([9; 32]),
+        user_id: Some(UserId(i.to_string())),
+        lang: Lang::En,
+    };
+
+    let store = JsonStore::open(&path, &hasher()).unwrap();
+    for (i, typed) in numbers.iter().enumerate() {
+        store
+            .issue(&phone(typed), code(i), now, &rules)
+            .await
+            .unwrap();
+    }
+    // A crash image holds the journal; the closed store's data file holds the rewrite.
+    let crashed = crash_image(&path);
+    store.close().unwrap();
+    drop(store);
+
+    let written = read_json(&path);
+    assert_eq!(written["users"][0]["noHp"], "+447911123456");
+    assert_eq!(
+        written["users"][3]["noHp"], "6281234567890",
+        "Indonesian numbers as the seed wrote them"
+    );
+
+    for data in [path, crashed] {
+        let store = JsonStore::open(&data, &hasher()).unwrap();
+        for (i, typed) in numbers.iter().enumerate() {
+            let user = store.find_by_phone(&phone(typed)).await.unwrap();
+            assert_eq!(
+                user.map(|u| u.id),
+                Some(UserId(i.to_string())),
+                "{typed} in {}",
+                data.display()
+            );
+            let outcome = store
+                .verify(
+                    &phone(typed),
+                    &Digest::from_bytes([9; 32]),
+                    &Digest::from_bytes([3; 32]),
+                    now,
+                    &rules,
+                )
+                .await
+                .unwrap();
+            assert!(
+                matches!(outcome, VerifyOutcome::Verified { .. }),
+                "{typed}: {outcome:?}"
+            );
+        }
+        drop(store);
+    }
+}

@@ -136,7 +136,7 @@ impl Serialize for StoredUser {
         let mut map = serializer.serialize_map(Some(len))?;
         for (key, value) in &self.raw {
             match (key.as_str(), self.phone) {
-                ("noHp", Some(phone)) => map.serialize_entry(key, &phone.digits())?,
+                ("noHp", Some(phone)) => map.serialize_entry(key, &stored_number(phone))?,
                 ("password", _) => map.serialize_entry(key, &self.password)?,
                 _ => map.serialize_entry(key, value)?,
             }
@@ -150,11 +150,31 @@ impl Serialize for StoredUser {
 
 const DIGEST_PREFIX: &str = "hmac-sha256:";
 
-/// Whether `text` is `phone` as the store writes it: [`PhoneNumber::digits`].
+/// A number as the file keeps it: its E.164 digits, as the seed wrote them (`6281234567890`),
+/// with a `+` in front when it is not Indonesian, because bare digits read back with Indonesia
+/// as the region would be taken for an Indonesian national number (`447911123456`).
+pub(crate) fn stored_number(phone: PhoneNumber) -> String {
+    let digits = phone.digits();
+    if digits.starts_with(INDONESIA) {
+        digits
+    } else {
+        format!("+{digits}")
+    }
+}
+
+const INDONESIA: &str = "62";
+
+/// Whether `text` is `phone` as the store writes it ([`stored_number`]).
 pub(crate) fn written_as(text: &str, phone: PhoneNumber) -> bool {
-    !text.starts_with('0')
-        && text.bytes().all(|b| b.is_ascii_digit())
-        && text.parse() == Ok(phone.as_u64())
+    let indonesian = phone.digits().starts_with(INDONESIA);
+    let digits = match text.strip_prefix('+') {
+        Some(digits) if !indonesian => digits,
+        None if indonesian => text,
+        _ => return false,
+    };
+    !digits.starts_with('0')
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && digits.parse() == Ok(phone.as_u64())
 }
 
 fn digest_to_json(digest: &Digest) -> Value {
@@ -208,7 +228,7 @@ pub(crate) fn ledger_to_json(
 ) -> (Option<CodeEntry>, Option<LimitEntry>) {
     let otp = ledger.code.as_ref().map(|code| CodeEntry {
         id: Some(Scalar::Number(code.otp_id.as_u64().into())),
-        phone_number: Some(Scalar::String(phone.digits())),
+        phone_number: Some(Scalar::String(stored_number(phone))),
         otp: Some(digest_to_json(&code.digest).into()),
         created_at: Some(time_to_json(code.issued_at).into()),
         expires_at: Some(time_to_json(code.expires_at).into()),
@@ -227,7 +247,7 @@ pub(crate) fn ledger_to_json(
     });
     let has_limits = !ledger.recent_sends.is_empty() || ledger.consecutive_failures > 0;
     let limits = has_limits.then(|| LimitEntry {
-        phone_number: phone.digits(),
+        phone_number: stored_number(phone),
         recent_sends: ledger
             .recent_sends
             .iter()

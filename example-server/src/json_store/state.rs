@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 
 use super::format::{
     DataFile, Entry, LimitEntry, Scalar, StoredUser, code_as_written, code_from_json,
-    ledger_to_json, limits_from_json, written_as,
+    ledger_to_json, limits_from_json, stored_number, written_as,
 };
 
 #[derive(Debug, Default)]
@@ -336,7 +336,7 @@ impl Serialize for Codes<'_> {
 fn phone_entry(phone: PhoneNumber, ledger: &PhoneLedger) -> Entry {
     let (otp, limits) = ledger_to_json(phone, ledger);
     Entry::Phone {
-        phone_number: phone.digits(),
+        phone_number: stored_number(phone),
         otp: otp.map(Box::new),
         limits,
     }
@@ -406,7 +406,7 @@ mod tests {
         let users = captured.users.iter().map(|user| {
             let mut raw = user.raw.clone();
             if let Some(phone) = user.phone {
-                raw.insert("noHp".into(), phone.digits().into());
+                raw.insert("noHp".into(), stored_number(phone).into());
             }
             raw.insert("password".into(), user.password.clone().into());
             raw
