@@ -1,11 +1,12 @@
-//! The flow mounted in axum over the in-memory stores, next to a `/healthz` that does nothing,
-//! for the HTTP load script to compare the two: `memory-server PORT USERS`. Every seeded user
+//! The flow mounted in axum over the in-memory stores, next to a `/healthz` that does nothing
+//! and a `/post-floor` that reads a JSON body and answers JSON of verify-otp's size without any
+//! work, for the HTTP load script to compare them: `memory-server PORT USERS`. Every seeded user
 //! has an active code (`benches::CODE`); nothing is written anywhere.
 
 use std::process::ExitCode;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
@@ -38,6 +39,16 @@ async fn serve(port: u16, users: usize) -> std::io::Result<()> {
         .route(
             "/healthz",
             get(|| async { axum::Json(serde_json::json!({ "status": "ok" })) }),
+        )
+        .route(
+            "/post-floor",
+            post(|body: axum::body::Bytes| async move {
+                axum::Json(serde_json::json!({
+                    "success": true,
+                    "message": "Kode OTP benar. Silakan buat password baru.",
+                    "data": { "otpId": body.len(), "resetToken": "0123456789abcdef0123456789abcdef0123456789a" }
+                }))
+            }),
         )
         .nest_service("/api/forgot-password", benches::service(users, otps));
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
