@@ -26,11 +26,17 @@ trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_healthy() { until curl -fs "http://127.0.0.1:$1/healthz" >/dev/null 2>&1; do sleep 0.01; done; }
-# Prints wrk's summary lines and keeps its requests per second in $rate.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }
+# Prints wrk's summary lines and the server's CPU time per request; keeps the rate in $rate.
 run() {
+    local before
+    before=$(cpu_ticks)
     wrk -t2 -c32 -d"${SECONDS_EACH}s" --latency "$@" >"$work/wrk.txt"
     grep -E "Requests/sec|^ +(50|99)%" "$work/wrk.txt"
     rate=$(awk '/Requests\/sec/ {print $2}' "$work/wrk.txt")
+    if [ -n "${CPU_SHOWN-1}" ]; then
+        python3 -c "print(f'   server CPU per request: {($(cpu_ticks) - $before) * 1e6 / $(getconf CLK_TCK) / ($rate * $SECONDS_EACH):.1f} µs')"
+    fi
 }
 ratio() { python3 -c "print(f'   => {100 * $1 / $2:.0f} % of /healthz')"; }
 
@@ -42,6 +48,9 @@ wait_healthy "$port"
 echo "-- /healthz"
 run "http://127.0.0.1:$port/healthz"
 ceiling=$rate
+echo "-- a JSON POST answered without work (what any JSON POST costs here)"
+run -s benches/wrk/post-floor.lua "http://127.0.0.1:$port/post-floor"
+ratio "$rate" "$ceiling"
 echo "-- verify-otp, right code (a new reset token each time)"
 run -s benches/wrk/verify.lua "http://127.0.0.1:$port/api/forgot-password/verify-otp"
 ratio "$rate" "$ceiling"
@@ -68,6 +77,6 @@ echo "-- verify-otp while logins hash passwords at full speed"
 wrk -t1 -c8 -d"$((SECONDS_EACH + 2))s" -s benches/wrk/login.lua "http://127.0.0.1:$port/api/auth/login" >"$work/login.txt" &
 logins=$!
 sleep 1
-run -s benches/wrk/verify.lua "http://127.0.0.1:$port/api/forgot-password/verify-otp"
+CPU_SHOWN="" run -s benches/wrk/verify.lua "http://127.0.0.1:$port/api/forgot-password/verify-otp"
 wait "$logins" 2>/dev/null || true
 echo "   (logins meanwhile: $(grep Requests/sec "$work/login.txt" | awk '{print $2}')/s)"

@@ -1,5 +1,5 @@
 //! argon2id at the policy's parameters (19 MiB, 2 passes, 1 lane): what one reset or login costs,
-//! and why it runs on blocking threads under a bound.
+//! and why it runs on threads of its own, under a bound and at a lower priority.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
