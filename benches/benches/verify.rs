@@ -190,6 +190,27 @@ fn growth_with_data(c: &mut Criterion) {
                 verify_many(json, count, &next, (CODE, Number::Remembered), iters, 1)
             });
         });
+        // The floor the memory hierarchy sets: one write into a boxed ledger-sized value found
+        // in a hash map of `count`, visited in the same order as the phones above. Once the
+        // map outgrows the CPU caches, every lookup waits for memory, whatever the code.
+        let map = OnceCell::new();
+        let mut key = 0usize;
+        group.bench_with_input(
+            BenchmarkId::new("hash map alone", count),
+            &count,
+            |b, &count| {
+                let map: &std::collections::HashMap<u64, Box<[u64; 21]>> = map.get_or_init(|| {
+                    (0..count)
+                        .map(|i| (benches::phone(i).as_u64(), Box::new([0; 21])))
+                        .collect()
+                });
+                let keys: Vec<u64> = (0..count).map(|i| benches::phone(i).as_u64()).collect();
+                b.iter(|| {
+                    key = (key + 1) % count;
+                    map.get(&keys[key]).map(|ledger| ledger[key % 21])
+                });
+            },
+        );
     }
     group.finish();
 }
