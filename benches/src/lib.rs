@@ -6,6 +6,9 @@
 //! - `cargo bench -p benches --bench flow`: request-otp for a known and an unknown pair.
 //! - `cargo bench -p benches --bench hashing`: argon2id at the policy's parameters.
 //! - `cargo run --release -p benches --bin code-memory`: bytes per active code in memory.
+//! - `cargo run --release -p benches --bin sync-latency`: one durable append on this disk.
+//! - `bash benches/load.sh`: HTTP on loopback (the example server, and `memory-server`: the flow
+//!   over the in-memory stores mounted in axum).
 //!
 //! This library holds what the benchmarks share: stores seeded with many users and codes.
 #![forbid(unsafe_code)]
