@@ -9,7 +9,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use benches::{CODE, call, json_store, memory_stores, service, verify_request};
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::measurement::WallTime;
+use criterion::{
+    BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main,
+};
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use otp_reset::{ForgotPassword, OtpStore, UserStore};
@@ -76,11 +79,28 @@ async fn verify_many<U: UserStore, O: OtpStore>(
     elapsed
 }
 
+/// Benchmarks verify-otp through the service `build` returns (built on its first call: criterion
+/// calls the routine once per sample, and a filtered run should build only what it measures).
+fn bench_verify<'s, U: UserStore, O: OtpStore>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    runtime: &tokio::runtime::Runtime,
+    id: BenchmarkId,
+    build: impl Fn() -> &'s ForgotPassword<U, O>,
+    phones: usize,
+    request: (&str, Number),
+    in_flight: usize,
+) {
+    let next = AtomicUsize::new(0);
+    group.bench_function(id, |b| {
+        let service = build();
+        b.to_async(runtime)
+            .iter_custom(|iters| verify_many(service, phones, &next, request, iters, in_flight));
+    });
+}
+
 fn stores_side_by_side(c: &mut Criterion) {
     let runtime = runtime();
     const PHONES: usize = 100_000;
-    // Built on first use (criterion calls a closure once per sample), so that a filtered run
-    // builds only what it measures.
     let memory = OnceCell::new();
     let memory = || {
         memory.get_or_init(|| {
@@ -104,54 +124,38 @@ fn stores_side_by_side(c: &mut Criterion) {
     for in_flight in [1, IN_FLIGHT] {
         group.throughput(Throughput::Elements(1));
         for (outcome, code) in [("right", CODE), ("wrong", "654321")] {
-            let next = AtomicUsize::new(0);
-            group.bench_with_input(
-                BenchmarkId::new(format!("memory/{outcome}"), in_flight),
-                &in_flight,
-                |b, &in_flight| {
-                    let memory = memory();
-                    b.to_async(&runtime).iter_custom(|iters| {
-                        verify_many(
-                            memory,
-                            PHONES,
-                            &next,
-                            (code, Number::Remembered),
-                            iters,
-                            in_flight,
-                        )
-                    });
-                },
+            let request = (code, Number::Remembered);
+            let id = |store| BenchmarkId::new(format!("{store}/{outcome}"), in_flight);
+            bench_verify(
+                &mut group,
+                &runtime,
+                id("memory"),
+                memory,
+                PHONES,
+                request,
+                in_flight,
             );
-            let next = AtomicUsize::new(0);
-            group.bench_with_input(
-                BenchmarkId::new(format!("json/{outcome}"), in_flight),
-                &in_flight,
-                |b, &in_flight| {
-                    let json = json();
-                    b.to_async(&runtime).iter_custom(|iters| {
-                        verify_many(
-                            json,
-                            PHONES,
-                            &next,
-                            (code, Number::Remembered),
-                            iters,
-                            in_flight,
-                        )
-                    });
-                },
+            bench_verify(
+                &mut group,
+                &runtime,
+                id("json"),
+                json,
+                PHONES,
+                request,
+                in_flight,
             );
         }
     }
     // What a number not parsed moments before costs: `phonenumber`'s whole parse.
-    let next = AtomicUsize::new(0);
-    group.bench_function(
-        BenchmarkId::new("memory/wrong, number not remembered", 1),
-        |b| {
-            let memory = memory();
-            b.to_async(&runtime).iter_custom(|iters| {
-                verify_many(memory, PHONES, &next, ("654321", Number::New), iters, 1)
-            });
-        },
+    let id = BenchmarkId::new("memory/wrong, number not remembered", 1);
+    bench_verify(
+        &mut group,
+        &runtime,
+        id,
+        memory,
+        PHONES,
+        ("654321", Number::New),
+        1,
     );
     group.finish();
 }
@@ -162,34 +166,39 @@ fn growth_with_data(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1));
     group.sample_size(30);
     for count in [1_000usize, 100_000, 1_000_000] {
-        // Built on first use (criterion calls the closure once per sample) and dropped after.
+        // Each store is dropped before the next is built.
+        let request = (CODE, Number::Remembered);
         let memory = OnceCell::new();
-        let next = AtomicUsize::new(0);
-        group.bench_with_input(BenchmarkId::new("memory", count), &count, |b, &count| {
-            let memory = memory.get_or_init(|| {
+        let build = || {
+            memory.get_or_init(|| {
                 runtime.block_on(async {
                     let (users, otps) = memory_stores(count).await;
                     service(users, otps)
                 })
-            });
-            b.to_async(&runtime).iter_custom(|iters| {
-                verify_many(memory, count, &next, (CODE, Number::Remembered), iters, 1)
-            });
-        });
+            })
+        };
+        let id = BenchmarkId::new("memory", count);
+        bench_verify(&mut group, &runtime, id, build, count, request, 1);
         drop(memory);
         let json = OnceCell::new();
-        let next = AtomicUsize::new(0);
-        group.bench_with_input(BenchmarkId::new("json", count), &count, |b, &count| {
-            let json = json.get_or_init(|| {
+        let build = || {
+            json.get_or_init(|| {
                 runtime.block_on(async {
                     let store = json_store(&scratch(&format!("growth-{count}")), count);
                     service(store.clone(), store)
                 })
-            });
-            b.to_async(&runtime).iter_custom(|iters| {
-                verify_many(json, count, &next, (CODE, Number::Remembered), iters, 1)
-            });
-        });
+            })
+        };
+        bench_verify(
+            &mut group,
+            &runtime,
+            BenchmarkId::new("json", count),
+            build,
+            count,
+            request,
+            1,
+        );
+        drop(json);
         // The floor the memory hierarchy sets: one write into a boxed ledger-sized value found
         // in a hash map of `count`, visited in the same order as the phones above. Once the
         // map outgrows the CPU caches, every lookup waits for memory, whatever the code.
