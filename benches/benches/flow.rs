@@ -4,29 +4,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use benches::NullSender;
 use bytes::Bytes;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use http::Request;
 use http_body_util::Full;
 use otp_reset::{
-    Delivered, ForgotPassword, ManualClock, MemoryOtpStore, MemoryUserStore, Message, PhoneNumber,
-    Policy, SendError, Sender, SenderState, User, UserId,
+    ForgotPassword, ManualClock, MemoryOtpStore, MemoryUserStore, Policy, User, UserId,
 };
 use tower::ServiceExt;
-
-/// Delivers nothing, instantly: the benchmarks measure the flow, not a transport.
-#[derive(Debug)]
-struct NullSender;
-
-#[otp_reset::async_trait]
-impl Sender for NullSender {
-    async fn send(&self, _: &PhoneNumber, _: &Message) -> Result<Delivered, SendError> {
-        Ok(Delivered::default())
-    }
-    fn state(&self) -> SenderState {
-        SenderState::Ready
-    }
-}
 
 type Service = ForgotPassword<MemoryUserStore, MemoryOtpStore>;
 
