@@ -41,6 +41,16 @@ fn phone(text: &str) -> PhoneNumber {
     text.parse().unwrap()
 }
 
+/// The password the store holds for the user with the number `typed`.
+async fn password_of(store: &JsonStore, typed: &str) -> String {
+    store
+        .find_by_phone(&phone(typed))
+        .await
+        .unwrap()
+        .unwrap()
+        .password
+}
+
 #[tokio::test]
 async fn the_legacy_file_loads_as_it_is() {
     let store = JsonStore::open(legacy_file(), &hasher()).unwrap();
@@ -215,21 +225,10 @@ async fn a_journal_left_by_a_crash_is_folded_in_and_a_torn_last_line_ignored() {
     )
     .unwrap();
     let store = JsonStore::open(&path, &hasher()).unwrap();
-    let siti = store
-        .find_by_phone(&phone("081298765432"))
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(siti.password.starts_with("$argon2id$"));
-    let john = store
-        .find_by_phone(&phone("081234567890"))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        john.password, "password123",
-        "the torn line was never acknowledged"
-    );
+    let siti = password_of(&store, "081298765432").await;
+    assert!(siti.starts_with("$argon2id$"));
+    let john = password_of(&store, "081234567890").await;
+    assert_eq!(john, "password123", "the torn line was never acknowledged");
     store.close().unwrap();
 
     let written = read_json(&path);
@@ -365,12 +364,8 @@ async fn a_torn_tail_of_several_lines_is_ignored() {
     )
     .unwrap();
     let store = JsonStore::open(&path, &hasher()).unwrap();
-    let siti = store
-        .find_by_phone(&phone("081298765432"))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(siti.password, "$argon2id$kept");
+    let siti = password_of(&store, "081298765432").await;
+    assert_eq!(siti, "$argon2id$kept");
 }
 
 /// What a `kill -9` at this instant would leave: the data file and its journal, copied.
@@ -416,12 +411,8 @@ async fn a_start_without_a_journal_leaves_the_data_file_as_it_is_and_loses_nothi
             .unwrap()
     );
     let restarted = JsonStore::open(crash_image(&path), &hasher()).unwrap();
-    let siti = restarted
-        .find_by_phone(&phone("081298765432"))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(siti.password, "$argon2id$after-start");
+    let siti = password_of(&restarted, "081298765432").await;
+    assert_eq!(siti, "$argon2id$after-start");
     assert_eq!(restarted.user_count(), 3);
 }
 
