@@ -154,19 +154,26 @@ const DIGEST_PREFIX: &str = "hmac-sha256:";
 /// with a `+` in front when it is not Indonesian, because bare digits read back with Indonesia
 /// as the region would be taken for an Indonesian national number (`447911123456`).
 pub(crate) fn stored_number(phone: PhoneNumber) -> String {
-    let digits = phone.digits();
-    if digits.starts_with(INDONESIA) {
-        digits
+    if is_indonesian(phone) {
+        phone.digits()
     } else {
-        format!("+{digits}")
+        format!("+{}", phone.digits())
     }
 }
 
-const INDONESIA: &str = "62";
+/// Whether the number's country code is Indonesia's (62): no E.164 country code is a longer
+/// number starting with 62, so its first two digits tell.
+fn is_indonesian(phone: PhoneNumber) -> bool {
+    let mut leading = phone.as_u64();
+    while leading >= 100 {
+        leading /= 10;
+    }
+    leading == 62
+}
 
 /// Whether `text` is `phone` as the store writes it ([`stored_number`]).
 pub(crate) fn written_as(text: &str, phone: PhoneNumber) -> bool {
-    let indonesian = phone.digits().starts_with(INDONESIA);
+    let indonesian = is_indonesian(phone);
     let digits = match text.strip_prefix('+') {
         Some(digits) if !indonesian => digits,
         None if indonesian => text,
