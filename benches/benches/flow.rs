@@ -14,6 +14,10 @@ use otp_reset::{
 };
 use tower::ServiceExt;
 
+/// The example server's allocator, so that figures are the server's (`BENCHMARKS.md`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 type Service = ForgotPassword<MemoryUserStore, MemoryOtpStore>;
 
 fn service(policy: Policy, clock: Arc<ManualClock>) -> Service {

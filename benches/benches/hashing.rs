@@ -7,6 +7,10 @@ use std::time::Duration;
 use criterion::{Criterion, criterion_group, criterion_main};
 use otp_reset::Passwords;
 
+/// The example server's allocator, so that figures are the server's (`BENCHMARKS.md`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn hashing(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -17,6 +17,10 @@ use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use otp_reset::{ForgotPassword, OtpStore, UserStore};
 
+/// The example server's allocator, so that figures are the server's (`BENCHMARKS.md`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const IN_FLIGHT: usize = 32;
 
 fn runtime() -> tokio::runtime::Runtime {

@@ -8,6 +8,10 @@ use std::process::ExitCode;
 use axum::Router;
 use axum::routing::{get, post};
 
+/// The example server's allocator, so that figures are the server's (`BENCHMARKS.md`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let (Some(port), Some(users)) = (

@@ -15,7 +15,10 @@ use crate::{Digest, OtpRules, PhoneNumber, Timestamp};
 /// Codes and limits in memory: one [`PhoneLedger`] per phone in a sharded map, each step run
 /// under its shard's lock, so every call is atomic per phone and phones on different shards
 /// never wait for each other. Ledgers are boxed, so the map's spare capacity costs a pointer per
-/// slot, not a ledger: about 200 bytes per active code in all (`BENCHMARKS.md`).
+/// slot, not a ledger: about 200 bytes per active code in all (`BENCHMARKS.md`). With a million
+/// phones, run it on an allocator that keeps each request's blocks together, such as mimalloc:
+/// on glibc's, a verification then costs 1.5 times what it does with a thousand phones, on
+/// mimalloc's 1.2 times.
 ///
 /// ```
 /// # tokio_test_block_on(async {
