@@ -13,9 +13,10 @@ use criterion::measurement::WallTime;
 use criterion::{
     BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main,
 };
+use example_server::JsonStore;
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
-use otp_reset::{ForgotPassword, OtpStore, UserStore};
+use otp_reset::{ForgotPassword, MemoryOtpStore, MemoryUserStore, OtpStore, UserStore};
 
 /// The example server's allocator, so that figures are the server's (`BENCHMARKS.md`).
 #[global_allocator]
@@ -33,6 +34,29 @@ fn runtime() -> tokio::runtime::Runtime {
 
 fn scratch(name: &str) -> PathBuf {
     std::env::temp_dir().join("otp-reset-benches").join(name)
+}
+
+/// The service over in-memory stores with `count` users, each with an active code.
+fn memory_service(
+    runtime: &tokio::runtime::Runtime,
+    count: usize,
+) -> ForgotPassword<MemoryUserStore, MemoryOtpStore> {
+    runtime.block_on(async {
+        let (users, otps) = memory_stores(count).await;
+        service(users, otps)
+    })
+}
+
+/// The service over a JSON file store with `count` users and codes, in the scratch folder `name`.
+fn json_service(
+    runtime: &tokio::runtime::Runtime,
+    name: &str,
+    count: usize,
+) -> ForgotPassword<JsonStore, JsonStore> {
+    runtime.block_on(async {
+        let store = json_store(&scratch(name), count);
+        service(store.clone(), store)
+    })
 }
 
 /// Whether the number of each request was parsed moments before, as request-otp parses it
@@ -106,23 +130,9 @@ fn stores_side_by_side(c: &mut Criterion) {
     let runtime = runtime();
     const PHONES: usize = 100_000;
     let memory = OnceCell::new();
-    let memory = || {
-        memory.get_or_init(|| {
-            runtime.block_on(async {
-                let (users, otps) = memory_stores(PHONES).await;
-                service(users, otps)
-            })
-        })
-    };
+    let memory = || memory.get_or_init(|| memory_service(&runtime, PHONES));
     let json = OnceCell::new();
-    let json = || {
-        json.get_or_init(|| {
-            runtime.block_on(async {
-                let store = json_store(&scratch("side-by-side"), PHONES);
-                service(store.clone(), store)
-            })
-        })
-    };
+    let json = || json.get_or_init(|| json_service(&runtime, "side-by-side", PHONES));
     let mut group = c.benchmark_group("verify-otp");
     group.measurement_time(Duration::from_secs(5));
     for in_flight in [1, IN_FLIGHT] {
@@ -175,27 +185,14 @@ fn growth_with_data(c: &mut Criterion) {
     // next is built, and another store's leftovers never sit between two sizes of one store.
     for count in COUNTS {
         let memory = OnceCell::new();
-        let build = || {
-            memory.get_or_init(|| {
-                runtime.block_on(async {
-                    let (users, otps) = memory_stores(count).await;
-                    service(users, otps)
-                })
-            })
-        };
+        let build = || memory.get_or_init(|| memory_service(&runtime, count));
         let id = BenchmarkId::new("memory", count);
         bench_verify(&mut group, &runtime, id, build, count, request, 1);
     }
     for count in COUNTS {
         let json = OnceCell::new();
-        let build = || {
-            json.get_or_init(|| {
-                runtime.block_on(async {
-                    let store = json_store(&scratch(&format!("growth-{count}")), count);
-                    service(store.clone(), store)
-                })
-            })
-        };
+        let build =
+            || json.get_or_init(|| json_service(&runtime, &format!("growth-{count}"), count));
         let id = BenchmarkId::new("json", count);
         bench_verify(&mut group, &runtime, id, build, count, request, 1);
     }
