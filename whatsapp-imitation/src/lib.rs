@@ -1,80 +1,207 @@
 //! An offline imitation of WhatsApp Web, served on loopback, for testing a WhatsApp sender that
-//! drives a real headless Chromium.
+//! drives a real Chromium.
 //!
-//! The page at [`Imitation::url`] provides exactly the module surface the sender reads (the
-//! "adapter v1 contract"): `window.Debug.VERSION` and `window.require(name)` for
-//! `WAWebSocketModel`, `WAWebConnModel`, `WAWebWidFactory`, `WAWebQueryExistsJob`,
-//! `WAWebCollections` and `WAWebSendTextMsgChatAction`. The page is a thin client: it polls the
-//! server every 150 ms and every moving part (socket life cycle, QR refs, pairing tokens,
-//! registered numbers, recorded messages) lives here, where the test steers it.
+//! The page at [`Imitation::url`] imitates the module surface of the real WhatsApp Web as the
+//! public sources use it — whatsapp-web.js 1.34.6 (`src/Client.js`,
+//! `src/util/Injected/Utils.js`, `src/util/Injected/AuthStore/AuthStore.js`) and wppconnect's
+//! wa-js (`src/whatsapp/**`, `src/chat/functions/*`, `src/conn/functions/*`) — and the behaviours
+//! public issues report (see the crate's README for the table of every module and member with
+//! its source, and the list of what is guessed). It was written from those sources, not from
+//! any sender, so that it can witness a sender's mistakes:
+//!
+//! * a `HeadlessChrome` user agent is turned away with an "update your browser" page;
+//! * the phone links only with the whole linking string whatsapp-web.js builds
+//!   (`ref,noiseKey,identityKey,advSecret,platform`), never with `Conn.ref` alone;
+//! * `Chat.find` rejects for a number with no chat; `findOrCreateLatestChat` creates it;
+//! * `sendTextMsgToChat` resolves to a send result (`{messageSendResult, t, count}`), not a
+//!   message; `addAndSendMsgToChat` returns `[msgPromise, sendResultPromise]`;
+//! * `WAWebMsgKey` keeps its serialized form in `_serialized` or in a minified `$1`, per
+//!   [`Build`];
+//! * the send modules register only after `Socket.hasSynced` (and an optional extra delay).
+//!
+//! The page is a thin client: it polls the server every 150 ms and every moving part (socket
+//! life cycle, QR refs, linking keys, pairing tokens, numbers, chats, recorded messages) lives
+//! here, where the test steers it.
 //!
 //! ```no_run
-//! # async fn demo() {
-//! let imitation = whatsapp_imitation::Imitation::start().await;
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use whatsapp_imitation::{Build, Imitation};
+//!
+//! let imitation = Imitation::start_with(Build::KeyWithMinifiedField).await;
 //! imitation.register("6281234567890");
-//! // ... point the sender's Chromium at imitation.url(), wait for a QR ...
-//! assert!(imitation.scan());
-//! // ... the page reloads itself once and comes up CONNECTED ...
+//! // ... point the sender's (non-headless user agent) Chromium at imitation.url() ...
+//! // ... and scan what the sender shows, the way a phone would:
+//! # let svg_the_sender_rendered = String::new();
+//! imitation.scan_svg(&svg_the_sender_rendered)?;
+//! // ... the page reloads itself once and comes up CONNECTED, then hasSynced ...
+//! // ... the sender sends its code ...
+//! let sent = imitation.sent();
+//! assert_eq!(sent[0].to, "6281234567890@c.us");
+//! # Ok(())
 //! # }
 //! ```
 //!
-//! Timings: `OPENING` lasts ~300 ms after a page loads; `PAIRING` ~500 ms after the scan is
-//! noticed, then the page stores its token and reloads once; `CONNECTED` reports
-//! `hasSynced: false` for ~500 ms. The page notices anything the test does within one poll
+//! Timings: `OPENING` lasts 300 ms after a page loads; a QR ref lasts 20 s by default
+//! ([`Imitation::set_qr_interval`]), 6 refs a round ([`Imitation::set_max_qr_refs`]); `PAIRING`
+//! 500 ms after the scan is noticed, then the page stores its token and reloads once;
+//! `CONNECTED` reports `hasSynced: false` for 500 ms; the send modules register with
+//! `hasSynced` (plus [`Imitation::set_send_modules_delay`]); a delivered message goes ack 1 after
+//! 100 ms and ack 2 after 300 ms. The page notices anything the test does within one poll
 //! (150 ms).
 
+use std::fmt;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use axum::Router;
-use axum::extract::{Query, State as AxumState};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use serde::Deserialize;
-use serde_json::json;
-use tokio::task::JoinHandle;
-
+mod camera;
+mod server;
 mod state;
 
-use state::{Refusal, State};
+use state::State;
 
-const PAGE_HTML: &str = include_str!("page.html");
-const IMITATION_JS: &str = include_str!("imitation.js");
+/// The WhatsApp Web build the page claims to be (`window.Debug.VERSION`), which decides where
+/// `WAWebMsgKey` keeps its serialized form (wppconnect-team/wa-js#3484).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Build {
+    /// `2.3000.1042386815`: the key sets an own `_serialized` and `toString()` returns it.
+    KeyWithSerialized,
+    /// `2.3000.1043140922`: the key caches its serialized form in a minified `$1` (no
+    /// `_serialized`) and `toString()` returns `this.$1`.
+    #[default]
+    KeyWithMinifiedField,
+}
 
-/// What happens to a message after `sendTextMsgToChat`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+impl Build {
+    /// `window.Debug.VERSION` of this build.
+    pub fn version(self) -> &'static str {
+        match self {
+            Build::KeyWithSerialized => "2.3000.1042386815",
+            Build::KeyWithMinifiedField => "2.3000.1043140922",
+        }
+    }
+
+    /// The own property of a `WAWebMsgKey` that holds its serialized form.
+    fn key_field(self) -> &'static str {
+        match self {
+            Build::KeyWithSerialized => "_serialized",
+            Build::KeyWithMinifiedField => "$1",
+        }
+    }
+}
+
+/// A socket state the test forces on every page (whatsapp-web.js `WAState`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BlockState {
+    /// `TOS_BLOCK`.
+    TosBlock,
+    /// `SMB_TOS_BLOCK`.
+    SmbTosBlock,
+    /// `DEPRECATED_VERSION`.
+    DeprecatedVersion,
+}
+
+/// What happens to a message after it is sent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum AckBehaviour {
-    /// Recorded; the page's message object gets ack 1 after ~100 ms and ack 2 after ~300 ms.
+    /// Recorded; the message's ack goes 0 → 1 (~100 ms) → 2 (~300 ms), each with 'change:ack'.
     #[default]
     Delivered,
-    /// Recorded; the ack stays 0 forever.
+    /// Recorded; the ack stays 0 (the send result is still `OK`).
     Stuck,
-    /// Not recorded; the promise rejects with `Error("send failed")`.
+    /// Not recorded; the ack becomes -1 and the send result is `ERROR_UNKNOWN` (guessed).
     Error,
 }
 
-/// A message recorded by the imitation.
+/// Which module function sent a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SendPath {
+    /// `WAWebSendMsgChatAction.addAndSendMsgToChat(chat, msgData)`.
+    AddAndSendMsgToChat,
+    /// `WAWebSendTextMsgChatAction.sendTextMsgToChat(chat, text, opts)`.
+    SendTextMsgToChat,
+}
+
+/// A message recorded by the imitation (one the phone would deliver).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SentMessage {
-    /// The message id the page returned as `message.id._serialized`.
+    /// The message key's `toString()`, e.g. `"true_6281234567890@c.us_3EB0…"`.
     pub id: String,
-    /// The chat it went to, e.g. `"6281234567890@c.us"`.
+    /// The chat it went to: `"6281234567890@c.us"` or `"…@lid"`.
     pub to: String,
     /// The text.
     pub text: String,
+    /// The module function that sent it.
+    pub via: SendPath,
+}
+
+/// A browser that loaded the page, as it reported itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrowserSeen {
+    /// The `User-Agent` header of the page's hello request.
+    pub user_agent_header: String,
+    /// `navigator.userAgent`, as the page reported it.
+    pub navigator_user_agent: Option<String>,
+    /// `navigator.webdriver`, as the page reported it.
+    pub webdriver: Option<bool>,
+    /// Shown the "update your browser" page (a `HeadlessChrome` user agent).
+    pub turned_away: bool,
+}
+
+/// Why the phone refused to link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScanRefused {
+    /// No page shows a QR code now (none loaded, all linked, idle or blocked).
+    NoQrShown,
+    /// The text is not a linking string: only a ref, a wrong number of fields, a key that is not
+    /// 32 bytes of base64, or a ref no page ever showed.
+    NotALinkingCode(String),
+    /// The ref was shown once but is no longer (rotated, idle, or the page went on).
+    StaleRef,
+    /// The ref is current but the keys or the platform are not that page's.
+    WrongKeys,
+    /// No QR code could be read from the image or text.
+    Unreadable(String),
+}
+
+impl fmt::Display for ScanRefused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ScanRefused::NoQrShown => f.write_str("no page shows a QR code to scan"),
+            ScanRefused::NotALinkingCode(why) => write!(f, "not a WhatsApp linking code: {why}"),
+            ScanRefused::StaleRef => f.write_str("the QR code's ref is no longer shown"),
+            ScanRefused::WrongKeys => {
+                f.write_str("the ref is shown, but the keys or platform are not that page's")
+            }
+            ScanRefused::Unreadable(why) => write!(f, "no QR code could be read: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for ScanRefused {}
+
+/// The linked account (the phone that scanned), as `WAWebUserPrefsMeUser` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    /// `getMaybeMePnUser()`, e.g. `"6281100000000@c.us"`.
+    pub pn: String,
+    /// `getMaybeMeLidUser()`, e.g. `"190000000000001@lid"`.
+    pub lid: String,
 }
 
 type Shared = Arc<Mutex<State>>;
+
+fn lock(shared: &Shared) -> MutexGuard<'_, State> {
+    shared.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 /// A running imitation of WhatsApp Web on `127.0.0.1`. Dropping it stops the server.
 #[derive(Debug)]
 pub struct Imitation {
     shared: Shared,
     addr: SocketAddr,
-    server: JoinHandle<()>,
+    server: tokio::task::JoinHandle<()>,
 }
 
 impl Drop for Imitation {
@@ -84,24 +211,34 @@ impl Drop for Imitation {
 }
 
 impl Imitation {
-    /// Starts the server on 127.0.0.1 with a free port, on the current tokio runtime.
+    /// Starts the server (default [`Build`]) on 127.0.0.1 with a free port, on the current tokio
+    /// runtime.
     ///
     /// # Panics
     ///
-    /// When no loopback port can be bound (see [`Imitation::try_start`]).
+    /// When no loopback port can be bound (see [`Imitation::try_start_with`]).
     pub async fn start() -> Imitation {
-        match Imitation::try_start().await {
+        Imitation::start_with(Build::default()).await
+    }
+
+    /// Starts the server claiming to be `build`.
+    ///
+    /// # Panics
+    ///
+    /// When no loopback port can be bound (see [`Imitation::try_start_with`]).
+    pub async fn start_with(build: Build) -> Imitation {
+        match Imitation::try_start_with(build).await {
             Ok(imitation) => imitation,
             Err(error) => panic!("whatsapp-imitation: cannot listen on 127.0.0.1: {error}"),
         }
     }
 
-    /// Like [`Imitation::start`], but reports a failure to bind instead of panicking.
-    pub async fn try_start() -> io::Result<Imitation> {
+    /// Like [`Imitation::start_with`], but reports a failure to bind instead of panicking.
+    pub async fn try_start_with(build: Build) -> io::Result<Imitation> {
         let listener = tokio::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await?;
         let addr = listener.local_addr()?;
-        let shared: Shared = Arc::new(Mutex::new(State::default()));
-        let app = router(shared.clone());
+        let shared: Shared = Arc::new(Mutex::new(State::new(build)));
+        let app = server::router(shared.clone());
         let server = tokio::spawn(async move {
             // The server only ends when the task is aborted; an accept error ends it early.
             let _ = axum::serve(listener, app).await;
@@ -122,42 +259,102 @@ impl Imitation {
         format!("http://{}/", self.addr)
     }
 
-    /// How long each QR ref is shown before the next one (default 2 s). Applies from the next
+    /// The build the page claims to be.
+    pub fn build(&self) -> Build {
+        self.state().build
+    }
+
+    /// The account the phone links (the same for every pairing).
+    pub fn account(&self) -> Account {
+        Account {
+            pn: format!("{}@c.us", state::ACCOUNT_PN),
+            lid: format!("{}@lid", state::ACCOUNT_LID),
+        }
+    }
+
+    /// How long each QR ref is shown before the next one (default 20 s). Applies from the next
     /// rotation on.
     pub fn set_qr_interval(&self, interval: Duration) {
         self.state().qr_interval = interval;
     }
 
-    /// How many refs one page shows before going `UNPAIRED_IDLE` (default 6).
+    /// How many refs one round shows before the page goes `UNPAIRED_IDLE` (default 6).
     pub fn set_max_qr_refs(&self, refs: usize) {
         self.state().max_qr_refs = refs;
     }
 
-    /// The QR ref currently shown, if the page is waiting for a scan.
-    ///
-    /// This is the ref the server last handed to the most recently loaded page, while that page
-    /// is `UNPAIRED`.
-    pub fn current_qr(&self) -> Option<String> {
-        self.state().current_qr()
+    /// The whole linking string (`ref,noiseKey,identityKey,advSecret,platform`) the latest
+    /// unpaired page shows now, if any: what a phone would read from its QR code.
+    pub fn current_link(&self) -> Option<String> {
+        self.state().current_link()
     }
 
-    /// How many distinct QR refs have been shown so far.
+    /// How many distinct QR refs pages were handed so far.
     pub fn qr_refs_shown(&self) -> usize {
         self.state().qr_refs_shown
     }
 
-    /// The phone scans the QR currently shown (returns false if none is shown).
+    /// The phone scans a QR code whose text is `decoded_text`.
     ///
-    /// The page's next poll moves to `PAIRING`; ~500 ms later the page stores its pairing token
-    /// in localStorage and reloads itself once, then comes up `CONNECTED`.
-    pub fn scan(&self) -> bool {
-        self.state().scan()
+    /// It links only with the whole linking string of a ref some unpaired page shows now (a
+    /// ref replaced less than 500 ms ago still counts). Then that page's next poll moves to
+    /// `PAIRING`; 500 ms later the page stores its pairing token and reloads itself once, and
+    /// comes up `CONNECTED`.
+    pub fn scan(&self, decoded_text: &str) -> Result<(), ScanRefused> {
+        self.state().scan(decoded_text, Instant::now())
     }
 
-    /// Numbers (E.164 digits without '+', e.g. `"6281234567890"`) that have WhatsApp.
+    /// The phone scans a QR code drawn as SVG: rasterised with resvg, decoded with rqrr, then
+    /// [`Imitation::scan`]ned.
+    pub fn scan_svg(&self, svg: &str) -> Result<(), ScanRefused> {
+        let text = camera::read_svg(svg).map_err(ScanRefused::Unreadable)?;
+        self.scan(&text)
+    }
+
+    /// The phone scans a QR code drawn in a terminal with Unicode half blocks (`█ ▀ ▄` and
+    /// spaces, either polarity; `\r\n` and lines of other text around it are fine), decoded
+    /// with rqrr, then [`Imitation::scan`]ned.
+    pub fn scan_terminal(&self, text: &str) -> Result<(), ScanRefused> {
+        let text = camera::read_terminal(text).map_err(ScanRefused::Unreadable)?;
+        self.scan(&text)
+    }
+
+    /// The number (digits; `+` and spaces ignored) has WhatsApp but no chat yet.
     pub fn register(&self, digits: &str) {
-        let digits = digits.trim().trim_start_matches('+').to_owned();
-        self.state().registered.insert(digits);
+        self.state().register(digits);
+    }
+
+    /// The number has WhatsApp and a chat already exists (`Chat.get` finds it once synced).
+    pub fn register_with_chat(&self, digits: &str) {
+        self.state().register_with_chat(digits);
+    }
+
+    /// The number has WhatsApp and is a LID contact: `findOrCreateLatestChat` gives a chat
+    /// whose id is `…@lid`, and messages must come from the account's LID. Returns that chat id.
+    pub fn register_lid(&self, digits: &str) -> String {
+        self.state().register_lid(digits)
+    }
+
+    /// Whether a chat with the number exists (created by `findOrCreateLatestChat`, a send, or
+    /// [`Imitation::register_with_chat`]).
+    pub fn has_chat(&self, digits: &str) -> bool {
+        self.state().has_chat(digits)
+    }
+
+    /// An extra delay after `hasSynced` before the send modules register (a cold load whose
+    /// bundles arrive late). Default zero: they register with `hasSynced`.
+    pub fn set_send_modules_delay(&self, delay: Duration) {
+        self.state().send_modules_delay = delay;
+    }
+
+    /// WhatsApp Web changed: `window.require(name)` now throws for this module.
+    pub fn drop_module(&self, name: &str) {
+        self.state().dropped.insert(name.to_owned());
+    }
+
+    /// Undoes [`Imitation::drop_module`].
+    pub fn restore_module(&self, name: &str) {
+        self.state().dropped.remove(name);
     }
 
     /// What happens to the messages sent from now on.
@@ -170,162 +367,37 @@ impl Imitation {
         self.state().sent.clone()
     }
 
-    /// The phone logs this session out: every pairing token is forgotten; a paired page goes
-    /// `UNPAIRED` with a fresh QR and clears its stored token.
+    /// The phone logs the session out: every pairing token is forgotten; a linked page emits
+    /// `Cmd` 'logout', clears its token and navigates to `/?post_logout=1`, where it shows a new
+    /// QR round.
     pub fn log_out(&self) {
         self.state().log_out();
     }
 
-    /// Another session takes over: every `CONNECTED` page goes `CONFLICT`. The pairing stays
-    /// valid, so a reloaded page comes up `CONNECTED` again (like "Use here").
+    /// Another browser takes the session: every `CONNECTED` page goes `CONFLICT` until it calls
+    /// `Socket.takeover()` or reloads.
     pub fn conflict(&self) {
         self.state().conflict();
     }
 
-    /// WhatsApp Web changed: `window.require(name)` now throws for this module (version drift).
-    pub fn drop_module(&self, name: &str) {
-        self.state().dropped.insert(name.to_owned());
+    /// Forces every page (once past `OPENING`) into `state`; pages stay there and sends are
+    /// refused until [`Imitation::unblock`].
+    pub fn block(&self, state: BlockState) {
+        self.state().block(state);
     }
 
-    /// Undoes [`Imitation::drop_module`].
-    pub fn restore_module(&self, name: &str) {
-        self.state().dropped.remove(name);
+    /// Undoes [`Imitation::block`].
+    pub fn unblock(&self) {
+        self.state().blocked = None;
     }
 
-    /// How many times a page has loaded (to observe reloads and relaunches).
-    ///
-    /// Counted when the page's script says hello, i.e. once per document that ran it.
+    /// How many documents loaded the page (counted at their hello; turned-away ones included).
     pub fn page_loads(&self) -> usize {
         self.state().page_loads
     }
-}
 
-fn lock(shared: &Shared) -> MutexGuard<'_, State> {
-    shared.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn router(shared: Shared) -> Router {
-    Router::new()
-        .route("/", get(page))
-        .route("/imitation.js", get(script))
-        .route("/favicon.ico", get(favicon))
-        .route("/api/hello", post(hello))
-        .route("/api/state", get(poll))
-        .route("/api/exists", post(exists))
-        .route("/api/send", post(send))
-        .with_state(shared)
-}
-
-const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
-
-fn with_type(content_type: &'static str, body: &'static str) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
-            (header::CACHE_CONTROL, NO_STORE),
-        ],
-        body,
-    )
-        .into_response()
-}
-
-async fn page() -> Response {
-    with_type("text/html; charset=utf-8", PAGE_HTML)
-}
-
-async fn script() -> Response {
-    with_type("text/javascript; charset=utf-8", IMITATION_JS)
-}
-
-async fn favicon() -> StatusCode {
-    StatusCode::NO_CONTENT
-}
-
-fn json_response(status: StatusCode, body: serde_json::Value) -> Response {
-    (
-        status,
-        [(header::CACHE_CONTROL, NO_STORE)],
-        axum::Json(body),
-    )
-        .into_response()
-}
-
-fn ok<T: serde::Serialize>(body: &T) -> Response {
-    match serde_json::to_value(body) {
-        Ok(value) => json_response(StatusCode::OK, value),
-        Err(error) => json_response(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            json!({ "error": error.to_string() }),
-        ),
-    }
-}
-
-fn refused(refusal: Refusal) -> Response {
-    let (status, error) = match refusal {
-        Refusal::UnknownPage => (StatusCode::NOT_FOUND, "unknown page"),
-        Refusal::NotConnected => (StatusCode::CONFLICT, "not connected"),
-        Refusal::SendFailed => (StatusCode::INTERNAL_SERVER_ERROR, "send failed"),
-    };
-    json_response(status, json!({ "error": error }))
-}
-
-#[derive(Debug, Deserialize)]
-struct Hello {
-    token: Option<String>,
-}
-
-async fn hello(
-    AxumState(shared): AxumState<Shared>,
-    axum::Json(body): axum::Json<Hello>,
-) -> Response {
-    let reply = lock(&shared).hello(body.token, Instant::now());
-    ok(&reply)
-}
-
-#[derive(Debug, Deserialize)]
-struct PageQuery {
-    page: String,
-}
-
-async fn poll(AxumState(shared): AxumState<Shared>, Query(query): Query<PageQuery>) -> Response {
-    let reply = lock(&shared).poll(&query.page, Instant::now());
-    match reply {
-        Ok(reply) => ok(&reply),
-        Err(refusal) => refused(refusal),
-    }
-}
-
-#[derive(Debug, Deserialize)]
-struct Exists {
-    page: String,
-    user: String,
-}
-
-async fn exists(
-    AxumState(shared): AxumState<Shared>,
-    axum::Json(body): axum::Json<Exists>,
-) -> Response {
-    let reply = lock(&shared).exists(&body.page, &body.user, Instant::now());
-    match reply {
-        Ok(exists) => json_response(StatusCode::OK, json!({ "exists": exists })),
-        Err(refusal) => refused(refusal),
-    }
-}
-
-#[derive(Debug, Deserialize)]
-struct Send {
-    page: String,
-    to: String,
-    text: String,
-}
-
-async fn send(
-    AxumState(shared): AxumState<Shared>,
-    axum::Json(body): axum::Json<Send>,
-) -> Response {
-    let reply = lock(&shared).send(&body.page, body.to, body.text, Instant::now());
-    match reply {
-        Ok(accepted) => ok(&accepted),
-        Err(refusal) => refused(refusal),
+    /// Every browser that loaded the page, in order.
+    pub fn browsers(&self) -> Vec<BrowserSeen> {
+        self.state().browsers.clone()
     }
 }

@@ -1,0 +1,274 @@
+// whatsapp-imitation: the WhatsApp Web modules `window.require(name)` returns, written from how
+// whatsapp-web.js 1.34.6 and wa-js call them (see the crate's README for the source of each
+// member). `createModules(ctx)` builds them for one page session:
+//   eager — there from the first `window.require` on (socket, connection, login, wids);
+//   lazy  — the send modules, registered only once the server says so (after hasSynced).
+(() => {
+  'use strict';
+
+  const ns = window.__waImitation;
+  const { Model, Collection, Wid, createWid, base64 } = ns;
+
+  const unixTime = () => Math.floor(Date.now() / 1000);
+  const randomBuffer = (n) => crypto.getRandomValues(new Uint8Array(n)).buffer;
+
+  class ChatModel extends Model {
+    constructor(id) {
+      super({ id, t: 0, unreadCount: 0, archive: false, isReadOnly: false, formattedTitle: id.user });
+      Object.defineProperty(this, 'msgs', { value: new Collection() });
+    }
+  }
+
+  class MsgModel extends Model {}
+
+  ns.createModules = function createModules(ctx) {
+    const { Socket, Conn, Cmd, keys, MsgKey, api } = ctx;
+
+    const Chat = new Collection();
+    const Msg = new Collection();
+
+    // Chat.find: an existing chat resolves; for any other WhatsApp Web's own collection query
+    // fails inside (wa-js#1268, whatsapp-web.js#2386: "r.findImpl is not a function").
+    Chat.find = function find(id) {
+      const r = this;
+      return (async () => {
+        const existing = r.get(id);
+        if (existing) return existing;
+        return r.findImpl(id);
+      })();
+    };
+
+    Msg.getMessagesById = async function getMessagesById(ids) {
+      return { messages: (ids || []).map((id) => Msg.get(id)).filter(Boolean) };
+    };
+
+    function chatFor(id) {
+      const wid = id instanceof Wid ? id : new Wid(id);
+      return Chat.get(wid) || Chat.add(new ChatModel(wid));
+    }
+
+    function me() {
+      return ctx.me();
+    }
+
+    // --- the login modules (whatsapp-web.js AuthStore.js, wa-js multidevice/*) ---
+
+    const noisePub = new Uint8Array(base64.decodeB64(keys.noise));
+    const identityPub = new Uint8Array(base64.decodeB64(keys.identity));
+    const noisePriv = randomBuffer(32);
+    const identityPriv = randomBuffer(32);
+    const registrationId = crypto.getRandomValues(new Uint16Array(1))[0] & 0x3fff;
+
+    const waNoiseInfo = {
+      async get() {
+        return {
+          recoveryToken: randomBuffer(24),
+          staticKeyPair: { pubKey: noisePub.slice().buffer, privKey: noisePriv.slice(0) },
+        };
+      },
+    };
+
+    const waSignalStore = {
+      async getRegistrationInfo() {
+        return {
+          registrationId,
+          identityKeyPair: { pubKey: identityPub.slice().buffer, privKey: identityPriv.slice(0) },
+        };
+      },
+    };
+
+    const notImitated = (what) => async () => {
+      throw new Error('whatsapp-imitation: ' + what + ' is not imitated');
+    };
+
+    // --- wids and the linked account ---
+
+    const WidFactory = {
+      createWid,
+      createUserWid(user, server = 'c.us') {
+        return new Wid(String(user) + '@' + server);
+      },
+      asUserWidOrThrow(wid) {
+        const w = createWid(wid);
+        if (!w.isUser()) throw new Error('asUserWidOrThrow: ' + w + ' is not a user wid');
+        return w;
+      },
+    };
+
+    const UserPrefsMeUser = {
+      getMaybeMePnUser: () => (me() ? me().pn : null),
+      getMaybeMeLidUser: () => (me() ? me().lid : null),
+      getMePnUserOrThrow() {
+        if (!me()) throw new Error('getMePnUserOrThrow: no account is linked');
+        return me().pn;
+      },
+      getMeLidUserOrThrow() {
+        if (!me()) throw new Error('getMeLidUserOrThrow: no account is linked');
+        return me().lid;
+      },
+      isMeAccount: (wid) => Boolean(me() && (me().pn.equals(wid) || me().lid.equals(wid))),
+    };
+
+    // --- look-ups ---
+
+    function requireWid(wid, where) {
+      if (!(wid instanceof Wid)) {
+        throw new TypeError(where + ': expected a Wid (WAWebWidFactory.createWid), got ' + typeof wid);
+      }
+      return wid;
+    }
+
+    async function queryWidExists(wid) {
+      requireWid(wid, 'queryWidExists');
+      const data = await api('POST', '/api/exists', { page: ctx.page(), wid: wid.toString() });
+      return data.wid ? { wid: new Wid(data.wid), biz: false } : null;
+    }
+
+    async function queryPhoneExists(phone) {
+      const digits = String(phone).replace(/[^0-9]/g, '');
+      return queryWidExists(new Wid(digits + '@c.us'));
+    }
+
+    async function findOrCreateLatestChat(wid) {
+      requireWid(wid, 'findOrCreateLatestChat');
+      const data = await api('POST', '/api/chat', { page: ctx.page(), wid: wid.toString() });
+      return { chat: chatFor(data.id), created: Boolean(data.created) };
+    }
+
+    // --- sending ---
+
+    // What the real addAndSendMsgToChat plainly needs of a text message; null when fine.
+    function problemWith(chat, msg) {
+      if (!chat || !(chat.id instanceof Wid)) return 'chat must be a chat model whose id is a Wid';
+      if (Chat.get(chat.id) !== chat) return 'chat is not a model of WAWebCollections.Chat';
+      if (!chat.id.isUser()) return 'only chats with users (@c.us, @lid) are imitated';
+      if (!msg || typeof msg !== 'object') return 'the message must be an object';
+      if (!(msg.id instanceof MsgKey)) return 'id must be a WAWebMsgKey';
+      if (!msg.id.fromMe) return 'the message key is not from me';
+      if (!msg.id.remote.equals(chat.id)) return 'the message key is for ' + msg.id.remote + ', not ' + chat.id;
+      if (msg.type !== 'chat') return 'type ' + JSON.stringify(msg.type) + " is not imitated (only 'chat')";
+      if (typeof msg.body !== 'string') return 'body must be a string';
+      if (!(msg.to instanceof Wid) || !msg.to.equals(chat.id)) return 'to must be the chat id ' + chat.id;
+      const account = me();
+      if (!account) return 'no account is linked';
+      const from = chat.id.isLid() ? account.lid : account.pn;
+      if (!(msg.from instanceof Wid) || !msg.from.equals(from)) {
+        return 'from must be the linked account (' + from + ') for a chat with ' + chat.id;
+      }
+      if (Msg.get(msg.id)) return 'a message with id ' + msg.id + ' already exists';
+      return null;
+    }
+
+    function scheduleAck(msg, ack, ms) {
+      setTimeout(() => {
+        if (msg.ack >= 0 && msg.ack < ack) msg.set('ack', ack);
+      }, ms);
+    }
+
+    // Adds the message to Msg and the chat, asks the server to send it, and moves its ack.
+    function addAndSend(chat, msgData, via) {
+      const msg = new MsgModel({ ack: 0, ...msgData });
+      Msg.add(msg);
+      chat.msgs.add(msg);
+      chat.set('t', msg.t);
+      const body = { page: ctx.page(), id: msg.id.toString(), to: chat.id.toString(), text: msg.body, via };
+      const result = api('POST', '/api/send', body).then(
+        (data) => {
+          if (data.outcome === 'error') {
+            msg.set('ack', -1);
+            return { messageSendResult: 'ERROR_UNKNOWN', t: data.t, count: null };
+          }
+          if (data.outcome === 'delivered') {
+            scheduleAck(msg, 1, 100);
+            scheduleAck(msg, 2, 300);
+          } else if (data.outcome === 'unreachable') {
+            scheduleAck(msg, 1, 100);
+          }
+          return { messageSendResult: 'OK', t: data.t, count: null };
+        },
+        () => ({ messageSendResult: 'ERROR_NETWORK', t: unixTime(), count: null }),
+      );
+      return [Promise.resolve(msg), result];
+    }
+
+    function addAndSendMsgToChat(chat, msgData) {
+      const problem = problemWith(chat, msgData);
+      if (problem) {
+        // Both promises reject (marked handled, so a caller awaiting only one is not noisy).
+        const error = new Error('addAndSendMsgToChat: ' + problem);
+        const refused = [Promise.reject(error), Promise.reject(error)];
+        refused.forEach((p) => p.catch(() => {}));
+        return refused;
+      }
+      return addAndSend(chat, msgData, 'addAndSendMsgToChat');
+    }
+
+    async function sendTextMsgToChat(chat, text) {
+      if (!chat || !(chat.id instanceof Wid)) {
+        throw new Error('sendTextMsgToChat: chat must be a chat model whose id is a Wid');
+      }
+      const account = me();
+      if (!account) throw new Error('sendTextMsgToChat: no account is linked');
+      const from = chat.id.isLid() ? account.lid : account.pn;
+      const id = new MsgKey({ from, to: chat.id, id: await MsgKey.newId(), selfDir: 'out' });
+      const msgData = {
+        id,
+        ack: 0,
+        body: text,
+        from,
+        to: chat.id,
+        local: true,
+        self: 'out',
+        t: unixTime(),
+        isNewMsg: true,
+        type: 'chat',
+      };
+      const problem = problemWith(chat, msgData);
+      if (problem) throw new Error('sendTextMsgToChat: ' + problem);
+      const [, result] = addAndSend(chat, msgData, 'sendTextMsgToChat');
+      return result;
+    }
+
+    return {
+      eager: {
+        WAWebSocketModel: { Socket },
+        WAWebConnModel: { Conn },
+        WAWebCmd: { Cmd },
+        WABase64: { encodeB64: base64.encodeB64, decodeB64: base64.decodeB64 },
+        WAWebCompanionRegClientUtils: { DEVICE_PLATFORM: keys.platform },
+        WAWebAdvSignatureApi: {
+          getADVSecretKey: async () => keys.adv,
+          setADVSignedIdentity: async () => undefined,
+        },
+        WAWebUserPrefsInfoStore: { waNoiseInfo },
+        WAWebSignalStoreApi: { waSignalStore },
+        WAWebOfflineHandler: { OfflineMessageHandler: { getOfflineDeliveryProgress: () => 100 } },
+        WAWebAltDeviceLinkingApi: {
+          setPairingType: () => undefined,
+          initializeAltDeviceLinking: notImitated('linking with a phone number code'),
+          startAltLinkingFlow: notImitated('linking with a phone number code'),
+        },
+        WAWebWidFactory: WidFactory,
+      },
+      lazy: {
+        WAWebCollections: { Chat, Msg },
+        WAWebFindChatAction: { findOrCreateLatestChat },
+        WAWebMsgKey: MsgKey,
+        WAWebSendMsgChatAction: { addAndSendMsgToChat },
+        WAWebSendTextMsgChatAction: { sendTextMsgToChat },
+        WAWebQueryExistsJob: { queryWidExists, queryPhoneExists },
+        WAWebUserPrefsMeUser: UserPrefsMeUser,
+        WAWebGetEphemeralFieldsMsgActionsUtils: { getEphemeralFields: () => ({}) },
+        WAWebChatGetters: {
+          getIsNewsletter: (chat) => Boolean(chat && chat.id && chat.id.isNewsletter()),
+          getIsBroadcast: (chat) => Boolean(chat && chat.id && chat.id.isBroadcast()),
+          getIsGroup: (chat) => Boolean(chat && chat.id && chat.id.isGroup()),
+        },
+      },
+      // The chats the account has, as the server lists them once connected.
+      syncChats(ids) {
+        for (const id of ids || []) chatFor(id);
+      },
+    };
+  };
+})();
