@@ -96,7 +96,9 @@ pub use lang::Lang;
 pub use password::{PasswordCheck, PasswordError, Passwords};
 pub use phone::{MaskedPhone, PhoneError, PhoneNumber};
 pub use policy::{OtpRules, Policy, PolicyBuilder, PolicyError, UnknownUser};
-pub use sender::{ConsoleSender, Delivered, Message, SendError, Sender, SenderState};
+pub use sender::{
+    ConsoleSender, Delivered, Message, SendError, Sender, SenderProblem, SenderState, SenderStatus,
+};
 pub use service::{ForgotPassword, ForgotPasswordBuilder, ResponseBody};
 pub use store::{
     CodeRecord, ConsumeOutcome, IssueOutcome, MemoryOtpStore, MemoryUserStore, NewCode, OtpStore,

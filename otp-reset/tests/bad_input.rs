@@ -9,7 +9,7 @@ use http::{Method, Request, StatusCode};
 use http_body_util::Full;
 use otp_reset::{
     CodeRecord, ConsumeOutcome, Digest, IssueOutcome, NewCode, OtpRules, OtpStore, PhoneNumber,
-    Policy, Proof, StoreError, Timestamp, VerifyOutcome,
+    Policy, Proof, SenderProblem, SenderState, SenderStatus, StoreError, Timestamp, VerifyOutcome,
 };
 use serde_json::json;
 
@@ -183,6 +183,38 @@ async fn bot_status_reports_the_senders_state_and_readiness() {
     let answer = h.get("/bot-status").await;
     assert_eq!(answer.body["status"], "RECONNECTING");
     assert_eq!(answer.body["attempt"], 3);
+}
+
+#[tokio::test]
+async fn bot_status_keeps_the_last_problem_in_view_with_the_versions() {
+    let sender = RecordingSender::ready();
+    let h = Harness::with_sender(Policy::default(), sender.clone());
+    // Banned a moment ago, the sender was restarted and shows a QR code for another number.
+    let since = std::time::UNIX_EPOCH + std::time::Duration::from_millis(1_764_510_304_123);
+    sender.set_status(
+        SenderStatus::new(SenderState::WaitingForQr)
+            .with_last_problem(SenderProblem {
+                state: SenderState::Failed {
+                    reason: "WhatsApp banned this account (TOS_BLOCK)".into(),
+                },
+                since,
+            })
+            .with_adapter_version("2")
+            .with_service_version("2.3000.1043140922"),
+    );
+    let answer = h.get("/bot-status").await;
+    assert_eq!(answer.body["status"], "WAITING_FOR_QR");
+    assert_eq!(answer.body["ready"], false);
+    assert_eq!(
+        answer.body["lastProblem"],
+        json!({
+            "status": "FAILED",
+            "reason": "WhatsApp banned this account (TOS_BLOCK)",
+            "since": "2025-11-30T13:45:04.123Z",
+        })
+    );
+    assert_eq!(answer.body["adapterVersion"], "2");
+    assert_eq!(answer.body["serviceVersion"], "2.3000.1043140922");
 }
 
 /// An OTP store whose backend is down.

@@ -44,8 +44,14 @@ pub trait Sender: Send + Sync + fmt::Debug + 'static {
     /// message may have been created), and must return within its own timeout.
     async fn send(&self, to: &PhoneNumber, message: &Message) -> Result<Delivered, SendError>;
 
-    /// The sender's current state, as `bot-status` reports it.
+    /// The sender's current state.
     fn state(&self) -> SenderState;
+
+    /// What `bot-status` reports: the state, and what explains it (the last problem, the
+    /// versions in play). The default knows only the state.
+    fn status(&self) -> SenderStatus {
+        SenderStatus::new(self.state())
+    }
 
     /// Whether a send now could succeed. While it is `false` the service refuses new codes
     /// with 503 (unless the development switch exposes codes).
@@ -64,6 +70,10 @@ impl<S: Sender + ?Sized> Sender for std::sync::Arc<S> {
 
     fn state(&self) -> SenderState {
         (**self).state()
+    }
+
+    fn status(&self) -> SenderStatus {
+        (**self).status()
     }
 
     fn can_send(&self) -> bool {
@@ -156,6 +166,86 @@ impl SenderState {
     pub fn can_send(&self) -> bool {
         matches!(self, Self::Ready)
     }
+
+    /// Whether this state explains a problem (a dropped connection, a logout, a takeover, a
+    /// reconnection or a failure), which [`SenderStatus::last_problem`] keeps in view.
+    pub fn is_problem(&self) -> bool {
+        matches!(
+            self,
+            Self::Disconnected
+                | Self::LoggedOut
+                | Self::Conflict
+                | Self::Reconnecting { .. }
+                | Self::Failed { .. }
+        )
+    }
+}
+
+/// A sender's state and what explains it, as `bot-status` reports it.
+///
+/// ```
+/// use otp_reset::{SenderProblem, SenderState, SenderStatus};
+/// use std::time::SystemTime;
+///
+/// let status = SenderStatus::new(SenderState::WaitingForQr)
+///     .with_last_problem(SenderProblem { state: SenderState::LoggedOut, since: SystemTime::now() })
+///     .with_adapter_version("2")
+///     .with_service_version("2.3000.1043140922");
+/// assert_eq!(status.last_problem.map(|p| p.state), Some(SenderState::LoggedOut));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SenderStatus {
+    /// The state now.
+    pub state: SenderState,
+    /// The last state that explained a problem, kept until the next one: a state such as
+    /// `LOGGED_OUT` may last milliseconds before a new QR code shows, and an operator polling
+    /// `bot-status` must still see why.
+    pub last_problem: Option<SenderProblem>,
+    /// The version of the sender's own client code (for WhatsApp Web, its adapter's).
+    pub adapter_version: Option<String>,
+    /// The version of the messaging service's client as the sender found it (for WhatsApp Web,
+    /// the version the page reports).
+    pub service_version: Option<String>,
+}
+
+impl SenderStatus {
+    /// A status that knows only the state.
+    pub fn new(state: SenderState) -> Self {
+        Self {
+            state,
+            last_problem: None,
+            adapter_version: None,
+            service_version: None,
+        }
+    }
+
+    /// With the last problem.
+    pub fn with_last_problem(mut self, problem: SenderProblem) -> Self {
+        self.last_problem = Some(problem);
+        self
+    }
+
+    /// With the sender's client version.
+    pub fn with_adapter_version(mut self, version: impl Into<String>) -> Self {
+        self.adapter_version = Some(version.into());
+        self
+    }
+
+    /// With the messaging service's client version.
+    pub fn with_service_version(mut self, version: impl Into<String>) -> Self {
+        self.service_version = Some(version.into());
+        self
+    }
+}
+
+/// A state that explained a problem, and when the sender entered it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SenderProblem {
+    /// The state ([`SenderState::is_problem`]).
+    pub state: SenderState,
+    /// When it began.
+    pub since: std::time::SystemTime,
 }
 
 impl fmt::Display for SenderState {

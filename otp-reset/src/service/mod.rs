@@ -202,16 +202,27 @@ impl<U: UserStore, O: OtpStore> Inner<U, O> {
     }
 
     fn bot_status(&self) -> Reply {
-        let state = self.sender.state();
-        let ready = self.sender.can_send();
-        let reply = Reply::ok(Msg::BotStatus { ready })
-            .with("status", state.as_str())
-            .with("ready", ready);
-        match state {
-            crate::SenderState::Reconnecting { attempt } => reply.with("attempt", attempt),
-            crate::SenderState::Failed { reason } => reply.with("reason", reason),
-            _ => reply,
+        let status = self.sender.status();
+        let ready = status.state.can_send();
+        let mut reply = Reply::ok(Msg::BotStatus { ready }).with("ready", ready);
+        for (key, value) in state_fields(&status.state) {
+            reply = reply.with(&key, value);
         }
+        if let Some(problem) = status.last_problem {
+            let mut fields: serde_json::Map<String, serde_json::Value> =
+                state_fields(&problem.state).collect();
+            if let Ok(since) = jiff::Timestamp::try_from(problem.since) {
+                fields.insert("since".into(), since.to_string().into());
+            }
+            reply = reply.with("lastProblem", fields);
+        }
+        if let Some(version) = status.adapter_version {
+            reply = reply.with("adapterVersion", version);
+        }
+        if let Some(version) = status.service_version {
+            reply = reply.with("serviceVersion", version);
+        }
+        reply
     }
 
     /// The phone number field, normalised.
@@ -277,4 +288,17 @@ impl<U: UserStore, O: OtpStore> Inner<U, O> {
     fn user_not_found() -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, "user_not_found", Msg::UserNotFound)
     }
+}
+
+/// A sender state as bot-status shows it: `status`, with `attempt` or `reason` where the state
+/// has one.
+fn state_fields(state: &crate::SenderState) -> impl Iterator<Item = (String, serde_json::Value)> {
+    let detail = match state {
+        crate::SenderState::Reconnecting { attempt } => Some(("attempt", (*attempt).into())),
+        crate::SenderState::Failed { reason } => Some(("reason", reason.as_str().into())),
+        _ => None,
+    };
+    std::iter::once(("status", state.as_str().into()))
+        .chain(detail)
+        .map(|(key, value)| (key.to_owned(), value))
 }

@@ -10,8 +10,8 @@ use http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::{BodyExt, Full};
 use otp_reset::{
     Delivered, Event, ForgotPassword, ForgotPasswordBuilder, ManualClock, MemoryOtpStore,
-    MemoryUserStore, Message, OtpStore, PhoneNumber, Policy, SendError, Sender, SenderState, User,
-    UserId, UserStore,
+    MemoryUserStore, Message, OtpStore, PhoneNumber, Policy, SendError, Sender, SenderState,
+    SenderStatus, User, UserId, UserStore,
 };
 use serde_json::{Value, json};
 use tokio::sync::{Notify, Semaphore};
@@ -25,6 +25,8 @@ pub const SITI: (&str, &str) = ("Siti Rahma", "081298765432");
 #[derive(Clone, Debug)]
 pub struct RecordingSender {
     state: Arc<Mutex<SenderState>>,
+    /// What bot-status shows beyond the state, when set.
+    status: Arc<Mutex<Option<SenderStatus>>>,
     sent: Arc<Mutex<Vec<(PhoneNumber, Message)>>>,
     arrived: Arc<Notify>,
     gate: Option<Arc<Semaphore>>,
@@ -34,6 +36,7 @@ impl RecordingSender {
     pub fn ready() -> Self {
         Self {
             state: Arc::new(Mutex::new(SenderState::Ready)),
+            status: Arc::default(),
             sent: Arc::default(),
             arrived: Arc::default(),
             gate: None,
@@ -56,6 +59,12 @@ impl RecordingSender {
 
     pub fn set_state(&self, state: SenderState) {
         *self.state.lock().unwrap() = state;
+    }
+
+    /// Sets the state and what explains it.
+    pub fn set_status(&self, status: SenderStatus) {
+        self.set_state(status.state.clone());
+        *self.status.lock().unwrap() = Some(status);
     }
 
     pub fn sent(&self) -> Vec<(PhoneNumber, Message)> {
@@ -97,6 +106,11 @@ impl Sender for RecordingSender {
 
     fn state(&self) -> SenderState {
         self.state.lock().unwrap().clone()
+    }
+
+    fn status(&self) -> SenderStatus {
+        let status = self.status.lock().unwrap().clone();
+        status.unwrap_or_else(|| SenderStatus::new(self.state()))
     }
 }
 
