@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::Adapter;
+
 /// Settings of a [`WhatsAppSender`](crate::WhatsAppSender); every `with_*` has a sensible
 /// default for production.
 ///
@@ -40,7 +42,9 @@ pub struct WhatsAppConfig {
     pub(crate) relaunch_after_sends: Option<u64>,
     pub(crate) show_qr_in_terminal: bool,
     pub(crate) template: Option<String>,
-    pub(crate) user_agent: String,
+    pub(crate) user_agent: Option<String>,
+    pub(crate) module_wait: Duration,
+    pub(crate) adapter: Adapter,
 }
 
 impl Default for WhatsAppConfig {
@@ -74,8 +78,10 @@ impl WhatsAppConfig {
             relaunch_after: Some(Duration::from_secs(24 * 60 * 60)),
             relaunch_after_sends: Some(2_000),
             show_qr_in_terminal: true,
-                        template: None,
-            user_agent: "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36".into(),
+            template: None,
+            user_agent: None,
+            module_wait: Duration::from_secs(60),
+            adapter: Adapter::builtin(),
         }
     }
 
@@ -200,10 +206,25 @@ impl WhatsAppConfig {
         self
     }
 
-    /// The browser's user agent (default: a desktop Chrome's; a headless browser's own is
-    /// refused by WhatsApp Web).
+    /// The browser's user agent. The default is the launched Chromium's own, as its desktop
+    /// build announces itself (`Chrome/<major>.0.0.0` on Linux): a headless browser's own says
+    /// `HeadlessChrome`, which WhatsApp Web turns away.
     pub fn with_user_agent(mut self, user_agent: impl Into<String>) -> Self {
-        self.user_agent = user_agent.into();
+        self.user_agent = Some(user_agent.into());
+        self
+    }
+
+    /// The scripts run in WhatsApp Web (default: the compiled-in [`Adapter::builtin`]).
+    pub fn with_adapter(mut self, adapter: Adapter) -> Self {
+        self.adapter = adapter;
+        self
+    }
+
+    /// How long WhatsApp Web may take to register the modules a stage needs (the login modules
+    /// once unpaired, the send modules once synced) before the sender calls the version
+    /// incompatible (default 60 s): WhatsApp Web loads some of its bundles lazily.
+    pub fn with_module_wait(mut self, wait: Duration) -> Self {
+        self.module_wait = wait;
         self
     }
 

@@ -41,22 +41,26 @@
 mod actor;
 pub mod adapter;
 mod config;
+mod failure;
 mod profile;
 mod qr;
+mod status;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use otp_reset::{Delivered, Message, PhoneNumber, SendError, Sender, SenderState};
+use otp_reset::{Delivered, Message, PhoneNumber, SendError, Sender, SenderState, SenderStatus};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
+pub use adapter::{ADAPTER_VERSION, Adapter, AdapterError};
 pub use config::WhatsAppConfig;
 pub use qr::QrCode;
 
 use crate::actor::{Actor, Command};
 use crate::profile::Profile;
+use crate::status::Shared;
 
 /// Why the sender could not start.
 #[derive(Debug, thiserror::Error)]
@@ -94,7 +98,7 @@ pub struct WhatsAppSender {
 #[derive(Debug)]
 struct Inner {
     commands: mpsc::Sender<Command>,
-    states: watch::Receiver<SenderState>,
+    shared: Arc<Shared>,
     qr_codes: watch::Receiver<Option<QrCode>>,
     actor: Mutex<Option<JoinHandle<()>>>,
     template: Option<String>,
@@ -111,7 +115,7 @@ impl WhatsAppSender {
         }
         let profile = Profile::open(&config.profile_dir())?;
         let (commands, receiver) = mpsc::channel(config.queue_capacity);
-        let (state, states) = watch::channel(SenderState::Uninitialized);
+        let shared = Arc::new(Shared::new(config.adapter.version().to_owned()));
         let (qr, qr_codes) = watch::channel(None);
         let reply_timeout =
             config.send_timeout + config.recipient_spacing + config.evaluate_timeout * 2;
@@ -119,17 +123,18 @@ impl WhatsAppSender {
         let actor = Actor {
             config,
             profile,
-            state,
+            shared: Arc::clone(&shared),
             qr,
             commands: receiver,
             last_sent: Default::default(),
             reached_ready: false,
+            user_agent: None,
         };
         let actor = tokio::spawn(actor.run());
         Ok(Self {
             inner: Arc::new(Inner {
                 commands,
-                states,
+                shared,
                 qr_codes,
                 actor: Mutex::new(Some(actor)),
                 template,
@@ -140,7 +145,7 @@ impl WhatsAppSender {
 
     /// The state, now and as it changes.
     pub fn states(&self) -> watch::Receiver<SenderState> {
-        self.inner.states.clone()
+        self.inner.shared.subscribe()
     }
 
     /// The QR code to scan, while one is shown (a secret: show it to the operator only).
@@ -158,7 +163,7 @@ impl WhatsAppSender {
         let reached = tokio::time::timeout(timeout, states.wait_for(|state| accept(state))).await;
         match reached {
             Ok(Ok(state)) => Ok(state.clone()),
-            _ => Err(self.inner.states.borrow().clone()),
+            _ => Err(self.inner.shared.state()),
         }
     }
 
@@ -219,6 +224,10 @@ impl Sender for WhatsAppSender {
     }
 
     fn state(&self) -> SenderState {
-        self.inner.states.borrow().clone()
+        self.inner.shared.state()
+    }
+
+    fn status(&self) -> SenderStatus {
+        self.inner.shared.status()
     }
 }

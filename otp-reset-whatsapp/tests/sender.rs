@@ -1,19 +1,23 @@
-//! The real sender in real headless Chromium (Debian's `chromium`) against the offline
-//! imitation of WhatsApp Web: QR login, kept session, sends, failures and recovery.
+//! The real sender in real headless Chromium (Debian's `chromium`) against the offline imitation
+//! of WhatsApp Web (built from whatsapp-web.js and wa-js, see `whatsapp-imitation/README.md`):
+//! the browser's arguments, QR linking, kept sessions, sends to new and known chats in two
+//! WhatsApp Web builds, late modules, bans, failures and recovery.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use otp_reset::{Lang, Message, OtpCode, PhoneNumber, SendError, Sender, SenderState};
-use otp_reset_whatsapp::{Error, WhatsAppConfig, WhatsAppSender};
-use whatsapp_imitation::{AckBehaviour, Imitation};
+use otp_reset_whatsapp::{Adapter, Error, WhatsAppConfig, WhatsAppSender};
+use whatsapp_imitation::{AckBehaviour, BlockState, Build, Imitation, ScanRefused, SendPath};
 
 /// One browser at a time: the machine has two cores.
 static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 const WAIT: Duration = Duration::from_secs(30);
+const CHROMIUM: &str = "/usr/bin/chromium";
 
 fn session_dir() -> PathBuf {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
@@ -30,8 +34,8 @@ fn session_dir() -> PathBuf {
 
 fn config(imitation: &Imitation, sessions: &Path) -> WhatsAppConfig {
     assert!(
-        Path::new("/usr/bin/chromium").exists(),
-        "/usr/bin/chromium is missing: install Debian's Chromium (`apt-get install chromium`; `bash scripts/test-all.sh` does it)"
+        Path::new(CHROMIUM).exists(),
+        "{CHROMIUM} is missing: install Debian's Chromium (`apt-get install chromium`; `bash scripts/test-all.sh` does it)"
     );
     WhatsAppConfig::new()
         .with_url(imitation.url())
@@ -74,17 +78,66 @@ async fn passes_through(
     );
 }
 
-/// Starts a sender and links it by scanning the first QR code.
-async fn linked(imitation: &Imitation, sessions: &Path) -> WhatsAppSender {
-    let sender = WhatsAppSender::start(config(imitation, sessions)).unwrap();
+/// Every state the sender takes from now on.
+fn record_states(sender: &WhatsAppSender) -> Arc<Mutex<Vec<SenderState>>> {
+    let seen = Arc::new(Mutex::new(vec![sender.state()]));
+    let mut states = sender.states();
+    let log = Arc::clone(&seen);
+    tokio::spawn(async move {
+        while states.changed().await.is_ok() {
+            let state = states.borrow_and_update().clone();
+            log.lock().unwrap().push(state);
+        }
+    });
+    seen
+}
+
+/// How the phone reads the QR code the sender shows.
+#[derive(Clone, Copy, Debug)]
+enum Camera {
+    /// The SVG image the admin page serves.
+    Svg,
+    /// The drawing printed on the terminal.
+    Terminal,
+}
+
+/// The phone scans the QR code the sender shows, as the operator would: from its picture.
+/// WhatsApp Web rotates its codes, so a code that went stale between showing and scanning is
+/// read again from the next one.
+async fn scan_the_shown_code(imitation: &Imitation, sender: &WhatsAppSender, camera: Camera) {
+    let mut codes = sender.qr_codes();
+    for _ in 0..3 {
+        let shown = tokio::time::timeout(WAIT, codes.wait_for(Option::is_some))
+            .await
+            .expect("a QR code is shown")
+            .expect("the sender is running")
+            .clone()
+            .expect("a QR code");
+        let scanned = match camera {
+            Camera::Svg => imitation.scan_svg(&shown.to_svg()),
+            Camera::Terminal => imitation.scan_terminal(&shown.to_terminal()),
+        };
+        match scanned {
+            Ok(()) => return,
+            Err(ScanRefused::StaleRef) => {
+                let _ = tokio::time::timeout(WAIT, codes.changed()).await;
+            }
+            Err(refused) => panic!("the phone refused the QR code the sender showed: {refused}"),
+        }
+    }
+    panic!("three QR codes in a row went stale before the scan");
+}
+
+/// Starts a sender and links it by scanning its first QR code.
+async fn linked(imitation: &Imitation, config: WhatsAppConfig) -> WhatsAppSender {
+    let sender = WhatsAppSender::start(config).unwrap();
     wait_for(&sender, "a QR code", |s| *s == SenderState::WaitingForQr).await;
-    assert!(imitation.scan(), "a QR code was shown");
+    scan_the_shown_code(imitation, &sender, Camera::Svg).await;
     wait_for(&sender, "READY", |s| *s == SenderState::Ready).await;
     sender
 }
 
-fn code_message(code: &str) -> Message {
-    let _ = code;
+fn code_message() -> Message {
     Message::Code {
         code: OtpCode::generate(6),
         ttl: Duration::from_secs(900),
@@ -93,9 +146,10 @@ fn code_message(code: &str) -> Message {
 }
 
 const JOHN: &str = "6281234567890";
+const SITI: &str = "6281298765432";
 
-fn john() -> PhoneNumber {
-    JOHN.parse().unwrap()
+fn phone(digits: &str) -> PhoneNumber {
+    digits.parse().unwrap()
 }
 
 /// Chromium writes a page's storage to the profile in batches, seconds after the change; a
@@ -105,71 +159,139 @@ async fn let_chromium_save_the_session() {
     tokio::time::sleep(Duration::from_secs(7)).await;
 }
 
-/// Chromium processes whose command line names `profile`.
-fn browsers_using(profile: &Path) -> Vec<u32> {
+/// Chromium processes whose command line names `profile`, with their arguments.
+fn browsers_using(profile: &Path) -> Vec<(u32, Vec<String>)> {
     let needle = profile.to_string_lossy().into_owned();
     std::fs::read_dir("/proc")
         .unwrap()
         .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline"))
-                .map(|cmdline| String::from_utf8_lossy(&cmdline).contains(&needle))
-                .unwrap_or(false)
+        .filter_map(|pid| {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+            let args: Vec<String> = cmdline
+                .split(|&b| b == 0)
+                .filter(|arg| !arg.is_empty())
+                .map(|arg| String::from_utf8_lossy(arg).into_owned())
+                .collect();
+            args.iter()
+                .any(|arg| arg.contains(&needle))
+                .then_some((pid, args))
         })
         .collect()
 }
 
 fn kill_browsers(profile: &Path) {
     let profile = &std::fs::canonicalize(profile).unwrap();
-    for pid in browsers_using(profile) {
+    for (pid, _) in browsers_using(profile) {
         let _ = std::process::Command::new("kill")
             .args(["-KILL", &pid.to_string()])
             .status();
     }
 }
 
+/// The major version of the installed Chromium, from `chromium --version`.
+fn chromium_major() -> String {
+    let output = std::process::Command::new(CHROMIUM)
+        .arg("--version")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    text.split_whitespace()
+        .find_map(|word| {
+            let (major, _) = word.split_once('.')?;
+            major.parse::<u32>().ok().map(|m| m.to_string())
+        })
+        .unwrap_or_else(|| panic!("no version in {text:?}"))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn first_login_by_qr_then_ready_and_the_qr_is_a_secret() {
+async fn arguments_reach_chromium_as_written_and_the_page_sees_the_configured_user_agent() {
+    let _one = ONE_BROWSER.lock().await;
+    let imitation = Imitation::start().await;
+    let sessions = session_dir();
+    let user_agent = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/150.0.0.0 Safari/537.36";
+    let sender =
+        WhatsAppSender::start(config(&imitation, &sessions).with_user_agent(user_agent)).unwrap();
+    wait_for(&sender, "a QR code", |s| *s == SenderState::WaitingForQr).await;
+
+    let profile = std::fs::canonicalize(sessions.join("session-test")).unwrap();
+    let browsers = browsers_using(&profile);
+    // The browser process itself; its helpers carry `--type=…`.
+    let (_, args) = browsers
+        .iter()
+        .find(|(_, args)| !args.iter().any(|arg| arg.starts_with("--type=")))
+        .unwrap_or_else(|| panic!("no browser process among {browsers:?}"));
+    for arg in args {
+        assert!(!arg.starts_with("----"), "{arg} reached Chromium mangled");
+    }
+    for wanted in [
+        format!("--user-agent={user_agent}"),
+        "--disable-blink-features=AutomationControlled".into(),
+        "--disable-gpu".into(),
+        "--disable-quic".into(),
+        "--disable-component-update".into(),
+        "--no-default-browser-check".into(),
+        "--mute-audio".into(),
+        format!("--user-data-dir={}", profile.display()),
+    ] {
+        assert!(args.contains(&wanted), "{wanted} is missing from {args:?}");
+    }
+
+    let seen = imitation.browsers();
+    assert!(!seen.is_empty());
+    for browser in seen {
+        assert_eq!(browser.user_agent_header, user_agent);
+        assert_eq!(browser.navigator_user_agent.as_deref(), Some(user_agent));
+        assert_eq!(
+            browser.webdriver,
+            Some(false),
+            "navigator.webdriver is hidden"
+        );
+        assert!(!browser.turned_away);
+    }
+    sender.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_login_by_the_qr_codes_picture_then_ready_and_the_qr_is_a_secret() {
     let _one = ONE_BROWSER.lock().await;
     let imitation = Imitation::start().await;
     let sessions = session_dir();
     let sender = WhatsAppSender::start(config(&imitation, &sessions)).unwrap();
-    assert_eq!(
-        sender.state(),
-        SenderState::Uninitialized.clone().max_by_state(&sender)
-    );
     wait_for(&sender, "a QR code", |s| *s == SenderState::WaitingForQr).await;
-    let shown = sender
-        .qr_codes()
-        .borrow()
-        .clone()
-        .expect("a QR code is offered");
-    assert_eq!(Some(shown.expose().to_owned()), imitation.current_qr());
+    let shown = sender.qr_codes().borrow().clone().expect("a QR code");
     assert_eq!(format!("{shown:?}"), "QrCode(<secret>)");
+    // The whole linking code, keys and platform: a phone links with nothing less.
+    let fields: Vec<&str> = shown.expose().split(',').collect();
+    assert_eq!(fields.len(), 5, "{fields:?}");
+    assert!(fields[0].starts_with("2@"));
+    assert!(matches!(
+        imitation.scan(fields[0]),
+        Err(ScanRefused::NotALinkingCode(_))
+    ));
     assert!(!sender.can_send());
 
-    imitation.scan();
+    scan_the_shown_code(&imitation, &sender, Camera::Svg).await;
     wait_for(&sender, "READY", |s| *s == SenderState::Ready).await;
-    assert!(
-        imitation.page_loads() >= 2,
-        "WhatsApp Web reloaded itself after pairing, which is normal"
-    );
     assert!(sender.qr_codes().borrow().is_none());
-    sender.shutdown().await;
-}
-
-trait StateOf {
-    fn max_by_state(self, sender: &WhatsAppSender) -> SenderState;
-}
-
-impl StateOf for SenderState {
-    /// The state the sender was just started in: uninitialized or already initializing.
-    fn max_by_state(self, sender: &WhatsAppSender) -> SenderState {
-        match sender.state() {
-            SenderState::Initializing => SenderState::Initializing,
-            _ => self,
-        }
+    // The desktop user agent of the installed Chromium, never a headless one.
+    let major = chromium_major();
+    for browser in imitation.browsers() {
+        let user_agent = browser.navigator_user_agent.unwrap_or_default();
+        assert!(!user_agent.contains("Headless"), "{user_agent}");
+        assert!(
+            user_agent.contains(&format!("Chrome/{major}.0.0.0")),
+            "{user_agent}"
+        );
+        assert!(!browser.turned_away);
     }
+    let status = sender.status();
+    assert_eq!(status.adapter_version.as_deref(), Some("2"));
+    assert_eq!(
+        status.service_version.as_deref(),
+        Some(imitation.build().version())
+    );
+    assert_eq!(status.last_problem, None);
+    sender.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -177,7 +299,10 @@ async fn a_restart_with_the_kept_session_comes_up_ready_without_a_qr_code() {
     let _one = ONE_BROWSER.lock().await;
     let imitation = Imitation::start().await;
     let sessions = session_dir();
-    linked(&imitation, &sessions).await.shutdown().await;
+    linked(&imitation, config(&imitation, &sessions))
+        .await
+        .shutdown()
+        .await;
     let shown = imitation.qr_refs_shown();
 
     let sender = WhatsAppSender::start(config(&imitation, &sessions)).unwrap();
@@ -196,59 +321,186 @@ async fn a_restart_with_the_kept_session_comes_up_ready_without_a_qr_code() {
     sender.shutdown().await;
 }
 
+/// A code reaches a number that never chatted with the site and one that did, each reported
+/// with the id WhatsApp Web gave the message.
+async fn codes_reach_new_and_known_chats(build: Build) {
+    let _one = ONE_BROWSER.lock().await;
+    let imitation = Imitation::start_with(build).await;
+    imitation.register(JOHN);
+    imitation.register_with_chat(SITI);
+    let sender = linked(&imitation, config(&imitation, &session_dir())).await;
+    assert!(!imitation.has_chat(JOHN));
+
+    for (number, digits) in [(1, JOHN), (2, SITI)] {
+        let message = code_message();
+        let delivered = sender
+            .send(&phone(digits), &message)
+            .await
+            .unwrap_or_else(|error| panic!("{digits} in {build:?}: {error}"));
+        let sent = imitation.sent();
+        assert_eq!(sent.len(), number);
+        let last = sent.last().unwrap();
+        assert_eq!(last.to, format!("{digits}@c.us"));
+        assert_eq!(last.text, message.text());
+        assert_eq!(last.via, SendPath::AddAndSendMsgToChat);
+        assert_eq!(delivered.message_id.as_deref(), Some(last.id.as_str()));
+        assert!(
+            last.id.starts_with(&format!("true_{digits}@c.us_")),
+            "{}",
+            last.id
+        );
+    }
+    assert!(imitation.has_chat(JOHN), "the new number got a chat");
+    sender.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_code_reaches_a_registered_number_with_its_text() {
+async fn codes_reach_new_and_known_chats_when_keys_have_serialized() {
+    codes_reach_new_and_known_chats(Build::KeyWithSerialized).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn codes_reach_new_and_known_chats_when_keys_keep_a_minified_field() {
+    codes_reach_new_and_known_chats(Build::KeyWithMinifiedField).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_code_reaches_a_contact_known_by_its_lid() {
     let _one = ONE_BROWSER.lock().await;
     let imitation = Imitation::start().await;
-    imitation.register(JOHN);
-    let sender = linked(&imitation, &session_dir()).await;
-    let message = code_message("");
-    let delivered = sender.send(&john(), &message).await.unwrap();
+    let lid = imitation.register_lid(JOHN);
+    let sender = linked(&imitation, config(&imitation, &session_dir())).await;
+    let delivered = sender.send(&phone(JOHN), &code_message()).await.unwrap();
     let sent = imitation.sent();
     assert_eq!(sent.len(), 1);
-    assert_eq!(sent[0].to, format!("{JOHN}@c.us"));
-    assert_eq!(sent[0].text, message.text());
+    assert_eq!(sent[0].to, lid);
     assert_eq!(delivered.message_id.as_deref(), Some(sent[0].id.as_str()));
     sender.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_unregistered_number_is_a_typed_error_and_nothing_is_sent() {
+async fn a_number_without_whatsapp_is_a_typed_error_and_nothing_is_sent() {
     let _one = ONE_BROWSER.lock().await;
     let imitation = Imitation::start().await;
-    let sender = linked(&imitation, &session_dir()).await;
-    let result = sender.send(&john(), &code_message("")).await;
+    let sender = linked(&imitation, config(&imitation, &session_dir())).await;
+    let result = sender.send(&phone(JOHN), &code_message()).await;
     assert!(
         matches!(result, Err(SendError::NotRegistered)),
         "{result:?}"
     );
     assert!(imitation.sent().is_empty());
+    assert!(!imitation.has_chat(JOHN), "no chat is made for nobody");
     sender.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_ack_stuck_at_zero_times_out_and_is_never_retried() {
+async fn an_ack_stuck_at_zero_times_out_and_a_refused_one_fails_and_neither_is_retried() {
     let _one = ONE_BROWSER.lock().await;
     let imitation = Imitation::start().await;
     imitation.register(JOHN);
     imitation.set_ack_behaviour(AckBehaviour::Stuck);
-    let sender = linked(&imitation, &session_dir()).await;
-    let result = sender.send(&john(), &code_message("")).await;
+    let sender = linked(&imitation, config(&imitation, &session_dir())).await;
+    let result = sender.send(&phone(JOHN), &code_message()).await;
     assert!(matches!(result, Err(SendError::Timeout(_))), "{result:?}");
+
+    assert_eq!(imitation.sent().len(), 1, "created once, not sent again");
+
+    // WhatsApp refuses the next one (ack -1): a failure, and no second try.
+    imitation.set_ack_behaviour(AckBehaviour::Error);
+    let result = sender.send(&phone(JOHN), &code_message()).await;
+    assert!(matches!(result, Err(SendError::Failed(_))), "{result:?}");
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(
         imitation.sent().len(),
         1,
-        "the message was created once and not sent again"
+        "the refused message is not retried"
     );
     sender.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_logout_from_the_phone_clears_the_session_and_shows_a_new_qr_code() {
+async fn a_cold_load_whose_send_modules_arrive_late_is_not_called_incompatible() {
     let _one = ONE_BROWSER.lock().await;
     let imitation = Imitation::start().await;
-    let sender = linked(&imitation, &session_dir()).await;
+    imitation.register(JOHN);
+    imitation.set_send_modules_delay(Duration::from_secs(4));
+    let sender = WhatsAppSender::start(config(&imitation, &session_dir())).unwrap();
+    let states = record_states(&sender);
+    wait_for(&sender, "a QR code", |s| *s == SenderState::WaitingForQr).await;
+    scan_the_shown_code(&imitation, &sender, Camera::Svg).await;
+    wait_for(&sender, "READY", |s| *s == SenderState::Ready).await;
+    let states = states.lock().unwrap().clone();
+    assert!(
+        states.contains(&SenderState::Authenticated),
+        "synced but waiting for the send modules: {states:?}"
+    );
+    assert!(
+        !states
+            .iter()
+            .any(|s| matches!(s, SenderState::Failed { .. })),
+        "{states:?}"
+    );
+    assert!(sender.send(&phone(JOHN), &code_message()).await.is_ok());
+    sender.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_modules_that_never_arrive_mean_an_incompatible_version() {
+    let _one = ONE_BROWSER.lock().await;
+    let imitation = Imitation::start().await;
+    imitation.drop_module("WAWebFindChatAction");
+    let sender = WhatsAppSender::start(
+        config(&imitation, &session_dir()).with_module_wait(Duration::from_secs(2)),
+    )
+    .unwrap();
+    wait_for(&sender, "a QR code", |s| *s == SenderState::WaitingForQr).await;
+    scan_the_shown_code(&imitation, &sender, Camera::Svg).await;
+    let state = wait_for(&sender, "FAILED", |s| {
+        matches!(s, SenderState::Failed { .. })
+    })
+    .await;
+    let reason = state.to_string();
+    assert!(
+        reason.contains("incompatible")
+            && reason.contains("WAWebFindChatAction")
+            && reason.contains(imitation.build().version()),
+        "{reason}"
+    );
+    assert!(matches!(
+        sender.send(&phone(JOHN), &code_message()).await,
+        Err(SendError::NotReady(_))
+    ));
+    sender.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_banned_account_fails_with_its_reason_and_is_not_relaunched() {
+    let _one = ONE_BROWSER.lock().await;
+    let imitation = Imitation::start().await;
+    let sender = linked(&imitation, config(&imitation, &session_dir())).await;
+    imitation.block(BlockState::TosBlock);
+    let state = wait_for(&sender, "FAILED", |s| {
+        matches!(s, SenderState::Failed { .. })
+    })
+    .await;
+    assert!(state.to_string().contains("TOS_BLOCK"), "{state}");
+    let loads = imitation.page_loads();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(imitation.page_loads(), loads, "no relaunch against a ban");
+    assert_eq!(sender.state(), state);
+    let problem = sender
+        .status()
+        .last_problem
+        .expect("the ban is the last problem");
+    assert_eq!(problem.state, state);
+    sender.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_logout_from_the_phone_stays_in_view_while_a_new_qr_code_links_again() {
+    let _one = ONE_BROWSER.lock().await;
+    let imitation = Imitation::start().await;
+    let sender = linked(&imitation, config(&imitation, &session_dir())).await;
     let mut states = sender.states();
     let shown = imitation.qr_refs_shown();
     imitation.log_out();
@@ -258,8 +510,38 @@ async fn a_logout_from_the_phone_clears_the_session_and_shows_a_new_qr_code() {
     })
     .await;
     assert!(imitation.qr_refs_shown() > shown);
-    imitation.scan();
+    let problem = sender.status().last_problem.expect("the logout is in view");
+    assert_eq!(problem.state, SenderState::LoggedOut);
+
+    scan_the_shown_code(&imitation, &sender, Camera::Terminal).await;
     wait_for(&sender, "READY again", |s| *s == SenderState::Ready).await;
+    sender.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_adapter_folder_replaces_scripts_without_a_rebuild() {
+    let _one = ONE_BROWSER.lock().await;
+    let imitation = Imitation::start().await;
+    imitation.register(JOHN);
+    let folder = session_dir().join("adapter");
+    std::fs::create_dir_all(&folder).unwrap();
+    let send = include_str!("../src/adapter/send.js");
+    assert!(send.contains("body: text,"));
+    std::fs::write(
+        folder.join("send.js"),
+        send.replace("body: text,", "body: text + ' [from the folder]',"),
+    )
+    .unwrap();
+    std::fs::write(folder.join("VERSION"), "2-hotfix\n").unwrap();
+    let adapter = Adapter::from_dir(&folder).unwrap();
+    let sender = linked(
+        &imitation,
+        config(&imitation, &session_dir()).with_adapter(adapter),
+    )
+    .await;
+    assert_eq!(sender.status().adapter_version.as_deref(), Some("2-hotfix"));
+    sender.send(&phone(JOHN), &code_message()).await.unwrap();
+    assert!(imitation.sent()[0].text.ends_with(" [from the folder]"));
     sender.shutdown().await;
 }
 
@@ -269,7 +551,7 @@ async fn chromium_killed_mid_session_is_relaunched_and_later_sends_work() {
     let imitation = Imitation::start().await;
     imitation.register(JOHN);
     let sessions = session_dir();
-    let sender = linked(&imitation, &sessions).await;
+    let sender = linked(&imitation, config(&imitation, &sessions)).await;
     let_chromium_save_the_session().await;
     let mut states = sender.states();
     kill_browsers(&sessions.join("session-test"));
@@ -281,7 +563,9 @@ async fn chromium_killed_mid_session_is_relaunched_and_later_sends_work() {
         *s == SenderState::Ready
     })
     .await;
-    assert!(sender.send(&john(), &code_message("")).await.is_ok());
+    assert!(sender.send(&phone(JOHN), &code_message()).await.is_ok());
+    let problem = sender.status().last_problem.expect("the crash is in view");
+    assert!(matches!(problem.state, SenderState::Reconnecting { .. }));
     sender.shutdown().await;
 }
 
@@ -292,11 +576,11 @@ async fn chromium_killed_mid_send_fails_that_send_once_and_recovers() {
     imitation.register(JOHN);
     imitation.set_ack_behaviour(AckBehaviour::Stuck);
     let sessions = session_dir();
-    let sender = linked(&imitation, &sessions).await;
+    let sender = linked(&imitation, config(&imitation, &sessions)).await;
     let_chromium_save_the_session().await;
     let sending = {
         let sender = sender.clone();
-        tokio::spawn(async move { sender.send(&john(), &code_message("")).await })
+        tokio::spawn(async move { sender.send(&phone(JOHN), &code_message()).await })
     };
     while imitation.sent().is_empty() {
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -321,31 +605,7 @@ async fn chromium_killed_mid_send_fails_that_send_once_and_recovers() {
         "the interrupted message is not sent again"
     );
     imitation.set_ack_behaviour(AckBehaviour::Delivered);
-    assert!(sender.send(&john(), &code_message("")).await.is_ok());
-    sender.shutdown().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_whatsapp_web_without_a_needed_module_is_reported_incompatible() {
-    let _one = ONE_BROWSER.lock().await;
-    let imitation = Imitation::start().await;
-    imitation.drop_module("WAWebSendTextMsgChatAction");
-    let sender = WhatsAppSender::start(config(&imitation, &session_dir())).unwrap();
-    let state = wait_for(&sender, "FAILED", |s| {
-        matches!(s, SenderState::Failed { .. })
-    })
-    .await;
-    let SenderState::Failed { reason } = state else {
-        unreachable!()
-    };
-    assert!(
-        reason.contains("incompatible") && reason.contains("WAWebSendTextMsgChatAction"),
-        "{reason}"
-    );
-    assert!(matches!(
-        sender.send(&john(), &code_message("")).await,
-        Err(SendError::NotReady(_))
-    ));
+    assert!(sender.send(&phone(JOHN), &code_message()).await.is_ok());
     sender.shutdown().await;
 }
 
@@ -366,6 +626,30 @@ async fn unscanned_qr_codes_stop_at_the_cap() {
         state.to_string().contains("no QR code was scanned"),
         "{state}"
     );
+    assert!(
+        sender.qr_codes().borrow().is_none(),
+        "no dead code is shown"
+    );
+    sender.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_qr_codes_are_refreshed_until_one_is_scanned() {
+    let _one = ONE_BROWSER.lock().await;
+    let imitation = Imitation::start().await;
+    imitation.set_qr_interval(Duration::from_millis(400));
+    imitation.set_max_qr_refs(1);
+    let sender = WhatsAppSender::start(
+        config(&imitation, &session_dir()).with_qr_limits(Duration::from_secs(1), 6),
+    )
+    .unwrap();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while imitation.qr_refs_shown() < 3 {
+        assert!(tokio::time::Instant::now() < deadline, "no fresh codes");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    scan_the_shown_code(&imitation, &sender, Camera::Svg).await;
+    wait_for(&sender, "READY", |s| *s == SenderState::Ready).await;
     sender.shutdown().await;
 }
 
@@ -373,7 +657,7 @@ async fn unscanned_qr_codes_stop_at_the_cap() {
 async fn another_session_taking_over_is_a_conflict() {
     let _one = ONE_BROWSER.lock().await;
     let imitation = Imitation::start().await;
-    let sender = linked(&imitation, &session_dir()).await;
+    let sender = linked(&imitation, config(&imitation, &session_dir())).await;
     imitation.conflict();
     wait_for(&sender, "CONFLICT", |s| *s == SenderState::Conflict).await;
     sender.shutdown().await;
@@ -384,7 +668,7 @@ async fn a_second_sender_on_one_profile_is_refused_and_nothing_survives_shutdown
     let _one = ONE_BROWSER.lock().await;
     let imitation = Imitation::start().await;
     let sessions = session_dir();
-    let sender = linked(&imitation, &sessions).await;
+    let sender = linked(&imitation, config(&imitation, &sessions)).await;
     let second = WhatsAppSender::start(config(&imitation, &sessions));
     assert!(matches!(second, Err(Error::ProfileInUse(_))), "{second:?}");
     let message = second.unwrap_err().to_string();
@@ -396,7 +680,7 @@ async fn a_second_sender_on_one_profile_is_refused_and_nothing_survives_shutdown
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
         browsers_using(&profile),
-        Vec::<u32>::new(),
+        Vec::new(),
         "no Chromium process of ours survives"
     );
 }
@@ -420,16 +704,15 @@ async fn a_planned_relaunch_after_n_sends_comes_back_ready() {
     let imitation = Imitation::start().await;
     imitation.register(JOHN);
     let sessions = session_dir();
-    let sender =
-        WhatsAppSender::start(config(&imitation, &sessions).with_planned_relaunch(None, Some(1)))
-            .unwrap();
-    wait_for(&sender, "a QR code", |s| *s == SenderState::WaitingForQr).await;
-    imitation.scan();
-    wait_for(&sender, "READY", |s| *s == SenderState::Ready).await;
+    let sender = linked(
+        &imitation,
+        config(&imitation, &sessions).with_planned_relaunch(None, Some(1)),
+    )
+    .await;
     let_chromium_save_the_session().await;
     let loads = imitation.page_loads();
     let mut states = sender.states();
-    assert!(sender.send(&john(), &code_message("")).await.is_ok());
+    assert!(sender.send(&phone(JOHN), &code_message()).await.is_ok());
     passes_through(&mut states, "INITIALIZING", |s| {
         *s == SenderState::Initializing
     })
@@ -439,7 +722,7 @@ async fn a_planned_relaunch_after_n_sends_comes_back_ready() {
     })
     .await;
     assert!(imitation.page_loads() > loads, "the page was loaded anew");
-    assert!(sender.send(&john(), &code_message("")).await.is_ok());
+    assert!(sender.send(&phone(JOHN), &code_message()).await.is_ok());
     sender.shutdown().await;
 }
 

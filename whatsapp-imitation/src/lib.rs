@@ -307,16 +307,25 @@ impl Imitation {
     /// The phone scans a QR code drawn as SVG: rasterised with resvg, decoded with rqrr, then
     /// [`Imitation::scan`]ned.
     pub fn scan_svg(&self, svg: &str) -> Result<(), ScanRefused> {
-        let text = camera::read_svg(svg).map_err(ScanRefused::Unreadable)?;
-        self.scan(&text)
+        self.scan(&Self::read_svg(svg)?)
+    }
+
+    /// What the phone's camera reads from a QR code drawn as SVG (resvg, then rqrr), without
+    /// scanning it: to compare two pictures of one code.
+    pub fn read_svg(svg: &str) -> Result<String, ScanRefused> {
+        camera::read_svg(svg).map_err(ScanRefused::Unreadable)
+    }
+
+    /// What the phone's camera reads from a QR code drawn in a terminal, without scanning it.
+    pub fn read_terminal(text: &str) -> Result<String, ScanRefused> {
+        camera::read_terminal(text).map_err(ScanRefused::Unreadable)
     }
 
     /// The phone scans a QR code drawn in a terminal with Unicode half blocks (`█ ▀ ▄` and
     /// spaces, either polarity; `\r\n` and lines of other text around it are fine), decoded
     /// with rqrr, then [`Imitation::scan`]ned.
     pub fn scan_terminal(&self, text: &str) -> Result<(), ScanRefused> {
-        let text = camera::read_terminal(text).map_err(ScanRefused::Unreadable)?;
-        self.scan(&text)
+        self.scan(&Self::read_terminal(text)?)
     }
 
     /// The number (digits; `+` and spaces ignored) has WhatsApp but no chat yet.

@@ -1,42 +1,171 @@
-// otp-reset WhatsApp Web adapter v1: the probe.
+// otp-reset WhatsApp Web adapter 2: the probe.
 //
-// Installed on every new document (main frame only) and re-installed by the sender when a
-// navigation lost it. It reads WhatsApp Web's own modules through `window.require`, the way
-// whatsapp-web.js does, and reports one plain object; it never touches the DOM.
+// Installed on every new document (main frame only), and again by the sender when a navigation
+// lost it. It reads WhatsApp Web's own modules through `window.require`, as whatsapp-web.js
+// does, and never touches the DOM. WhatsApp Web registers its modules in stages, so each stage's
+// modules are required only once the page is there: the socket and connection models from the
+// start, the login modules while unpaired, the send modules once the first sync is done.
+// `window.__otpReset.probe()` answers one plain object; `send.js` and `ack.js` use the rest.
 (() => {
-  if (window.top !== window || typeof window.__otpResetProbe === 'function') return;
-  const MODULES = [
-    'WAWebSocketModel',
-    'WAWebConnModel',
-    'WAWebWidFactory',
-    'WAWebQueryExistsJob',
-    'WAWebCollections',
-    'WAWebSendTextMsgChatAction',
-  ];
-  window.__otpResetProbe = () => {
-    const version = window.Debug && window.Debug.VERSION;
-    if (typeof window.require !== 'function' || !version) {
-      return { loading: true };
-    }
-    const missing = [];
+  if (window.top !== window || window.__otpReset) return;
+
+  // What each stage needs: module → members that must be defined.
+  const NEEDS = {
+    // whatsapp-web.js src/Client.js, inject(): `WAWebSocketModel.Socket` (state, hasSynced and
+    // their 'change:*' events) and `WAWebConnModel.Conn` (ref, 'change:ref') are read as soon as
+    // `window.Debug.VERSION` is defined.
+    base: {
+      WAWebSocketModel: ['Socket'],
+      WAWebConnModel: ['Conn'],
+    },
+    // whatsapp-web.js src/util/Injected/AuthStore/AuthStore.js (ExposeAuthStore) and the QR
+    // handler in src/Client.js inject(); wa-js src/conn/functions/getAuthCode.ts. `WAWebCmd.Cmd`
+    // refreshes an idle QR code (src/Client.js, onAuthAppStateChangedEvent).
+    login: {
+      WAWebUserPrefsInfoStore: ['waNoiseInfo'],
+      WAWebSignalStoreApi: ['waSignalStore'],
+      WAWebAdvSignatureApi: ['getADVSecretKey'],
+      WAWebCompanionRegClientUtils: ['DEVICE_PLATFORM'],
+      WABase64: ['encodeB64'],
+      WAWebCmd: ['Cmd'],
+    },
+    // whatsapp-web.js src/util/Injected/Utils.js (WWebJS.getChat, WWebJS.sendMessage) and
+    // src/Client.js (getNumberId; the 'change:ack' listener), loaded once 'change:hasSynced'
+    // fired; wa-js src/chat/functions/find.ts and sendRawMessage.ts.
+    send: {
+      WAWebCollections: ['Chat', 'Msg'],
+      WAWebWidFactory: ['createWid'],
+      WAWebQueryExistsJob: ['queryWidExists'],
+      WAWebFindChatAction: ['findOrCreateLatestChat'],
+      WAWebMsgKey: ['newId'],
+      WAWebSendMsgChatAction: ['addAndSendMsgToChat'],
+      WAWebUserPrefsMeUser: ['getMaybeMePnUser', 'getMaybeMeLidUser'],
+      WAWebGetEphemeralFieldsMsgActionsUtils: ['getEphemeralFields'],
+    },
+  };
+  // The most messages whose acknowledgement is followed at once; older ones are forgotten.
+  const MAX_TRACKED = 256;
+
+  const self = {
+    // The linking code for one QR reference: { ref, text } or { ref, error }.
+    link: null,
+    linking: null,
+    // Our messages by serialized key: { model, ack, result }.
+    tracked: new Map(),
+    // Callbacks waiting for an acknowledgement to change (ack.js).
+    waiters: new Set(),
+    listening: { ref: false, ack: false },
+  };
+  window.__otpReset = self;
+
+  // Requires a stage's modules; names what is missing, module or `module.member`.
+  self.need = (stage) => {
     const modules = {};
-    for (const name of MODULES) {
+    const missing = [];
+    for (const [name, members] of Object.entries(NEEDS[stage])) {
+      let module;
       try {
-        modules[name] = window.require(name);
-        if (!modules[name]) missing.push(name);
+        module = window.require(name);
       } catch (_) {
-        missing.push(name);
+        module = undefined;
       }
+      if (module === undefined || module === null) {
+        missing.push(name);
+        continue;
+      }
+      for (const member of members) {
+        if (module[member] === undefined) missing.push(name + '.' + member);
+      }
+      modules[name] = module;
     }
-    const socket = modules.WAWebSocketModel && modules.WAWebSocketModel.Socket;
-    const conn = modules.WAWebConnModel && modules.WAWebConnModel.Conn;
-    return {
-      loading: false,
-      version: String(version),
-      missing,
-      socket: socket ? String(socket.state) : null,
-      synced: Boolean(socket && socket.hasSynced),
-      qr: conn && conn.ref ? String(conn.ref) : null,
-    };
+    return { modules, missing };
+  };
+
+  self.wake = () => {
+    for (const waiter of [...self.waiters]) waiter();
+  };
+
+  self.track = (id) => {
+    if (self.tracked.size >= MAX_TRACKED) {
+      self.tracked.delete(self.tracked.keys().next().value);
+    }
+    const entry = { model: null, ack: 0, result: null };
+    self.tracked.set(id, entry);
+    return entry;
+  };
+
+  // whatsapp-web.js src/Client.js inject(): the QR code encodes
+  // `ref,staticKeyB64,identityKeyB64,advSecretKey,platform`, the keys from the login modules
+  // (compare wa-js src/conn/functions/getAuthCode.ts). A phone links only with the whole string.
+  async function linkingCode(login, ref) {
+    const registration = await login.WAWebSignalStoreApi.waSignalStore.getRegistrationInfo();
+    const noise = await login.WAWebUserPrefsInfoStore.waNoiseInfo.get();
+    const base64 = login.WABase64;
+    const staticKey = base64.encodeB64(noise.staticKeyPair.pubKey);
+    const identityKey = base64.encodeB64(registration.identityKeyPair.pubKey);
+    const advSecret = await login.WAWebAdvSignatureApi.getADVSecretKey();
+    const platform = login.WAWebCompanionRegClientUtils.DEVICE_PLATFORM;
+    return [ref, staticKey, identityKey, advSecret, platform].join(',');
+  }
+
+  function relink(login, ref) {
+    if (!ref) {
+      self.link = null;
+      return null;
+    }
+    if (self.link && self.link.ref === ref) return Promise.resolve();
+    if (self.linking && self.linking.ref === ref) return self.linking.done;
+    const done = linkingCode(login, ref).then(
+      (text) => { self.link = { ref, text }; },
+      (error) => { self.link = { ref, error: String((error && error.message) || error) }; },
+    );
+    self.linking = { ref, done };
+    return done;
+  }
+
+  function listenForAcks(send) {
+    if (self.listening.ack) return;
+    self.listening.ack = true;
+    // whatsapp-web.js src/Client.js attachEventListeners(): `Msg.on('change:ack', (msg, ack))`.
+    send.WAWebCollections.Msg.on('change:ack', (msg, ack) => {
+      const entry = msg && msg.id ? self.tracked.get(String(msg.id)) : undefined;
+      if (!entry) return;
+      entry.ack = Number(ack);
+      self.wake();
+    });
+  }
+
+  self.probe = async () => {
+    // whatsapp-web.js src/Client.js inject() waits for `window.Debug.VERSION` before anything.
+    const version = window.Debug && window.Debug.VERSION;
+    if (typeof window.require !== 'function' || !version) return { loading: true };
+    const answer = { loading: false, version: String(version), socket: null, synced: false };
+    const base = self.need('base');
+    if (base.missing.length) return { ...answer, stage: 'base', missing: base.missing };
+    const socket = base.modules.WAWebSocketModel.Socket;
+    const conn = base.modules.WAWebConnModel.Conn;
+    answer.socket = String(socket.state);
+    answer.synced = Boolean(socket.hasSynced);
+
+    if (answer.socket === 'UNPAIRED' || answer.socket === 'UNPAIRED_IDLE') {
+      const login = self.need('login');
+      if (login.missing.length) return { ...answer, stage: 'login', missing: login.missing };
+      if (!self.listening.ref) {
+        self.listening.ref = true;
+        // whatsapp-web.js src/Client.js inject(): the code is rebuilt on `change:ref`.
+        conn.on('change:ref', (_conn, ref) => { relink(login.modules, ref); });
+      }
+      await relink(login.modules, conn.ref);
+      const link = self.link && self.link.ref === conn.ref ? self.link : null;
+      return { ...answer, stage: 'login', missing: [], link: link && link.text, linkError: link && link.error };
+    }
+
+    if (answer.socket === 'CONNECTED' && answer.synced) {
+      const send = self.need('send');
+      if (send.missing.length) return { ...answer, stage: 'send', missing: send.missing };
+      listenForAcks(send.modules);
+      return { ...answer, stage: 'send', missing: [] };
+    }
+    return { ...answer, stage: 'base', missing: [] };
   };
 })();

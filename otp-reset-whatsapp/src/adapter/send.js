@@ -1,11 +1,67 @@
-// otp-reset WhatsApp Web adapter v1: one send. Resolves to {id} once WhatsApp Web created the
-// message, or to {error} before anything was created.
+// otp-reset WhatsApp Web adapter 2: one text message.
+//
+// Resolves to { id } (the message key, serialized) once WhatsApp Web created the message, or to
+// { error: 'not_registered' } before anything was created. Never retried by the sender: once
+// this script ran past `addAndSendMsgToChat`, the message may exist.
 async (digits, text) => {
-  const require = window.require;
-  const wid = require('WAWebWidFactory').createWid(digits + '@c.us');
-  const exists = await require('WAWebQueryExistsJob').queryWidExists(wid);
-  if (!exists) return { error: 'not_registered' };
-  const chat = await require('WAWebCollections').Chat.find(exists.wid || wid);
-  const message = await require('WAWebSendTextMsgChatAction').sendTextMsgToChat(chat, text);
-  return { id: message.id._serialized };
+  const self = window.__otpReset;
+  const need = self.need('send');
+  if (need.missing.length) return { error: 'missing', missing: need.missing };
+  const m = need.modules;
+
+  // whatsapp-web.js src/Client.js getNumberId(): `createWid(number + '@c.us')`, then
+  // `queryWidExists(wid)`; no account when the result or its `wid` is missing.
+  const wid = m.WAWebWidFactory.createWid(digits + '@c.us');
+  const found = await m.WAWebQueryExistsJob.queryWidExists(wid);
+  if (!found || found.wid === undefined) return { error: 'not_registered' };
+
+  // whatsapp-web.js src/util/Injected/Utils.js WWebJS.getChat (since PR #3703) and wa-js
+  // src/chat/functions/find.ts: an existing chat from `Chat.get`, else
+  // `findOrCreateLatestChat`, whose `chat` may be a plain object that the collection then holds.
+  // `Chat.find` rejects for a number with no chat (wa-js issue #1268).
+  const Chat = m.WAWebCollections.Chat;
+  let chat = Chat.get(found.wid);
+  if (!chat) {
+    const latest = await m.WAWebFindChatAction.findOrCreateLatestChat(found.wid, 'createChat');
+    const created = latest && latest.chat;
+    chat = created ? Chat.get(created.id) || created : undefined;
+  }
+  if (!chat) throw new Error('WhatsApp Web gave no chat for the number');
+
+  // whatsapp-web.js src/util/Injected/Utils.js WWebJS.sendMessage: the sender is the account's
+  // LID for a LID chat and its phone number otherwise; a new `WAWebMsgKey` with `newId()`.
+  const me = m.WAWebUserPrefsMeUser;
+  const from = chat.id.isLid() ? me.getMaybeMeLidUser() : me.getMaybeMePnUser();
+  const MsgKey = m.WAWebMsgKey;
+  const key = new MsgKey({ from, to: chat.id, id: await MsgKey.newId(), selfDir: 'out' });
+  // wa-js src/whatsapp/misc/MsgKey.ts: from WhatsApp Web 2.3000.1042401057 the key keeps its
+  // serialized form in a minified field instead of `_serialized`; `toString()` gives it in
+  // every build.
+  const id = key.toString();
+  const message = {
+    id: key,
+    ack: 0,
+    body: text,
+    from,
+    to: chat.id,
+    local: true,
+    self: 'out',
+    t: Math.floor(Date.now() / 1000),
+    isNewMsg: true,
+    type: 'chat',
+    ...m.WAWebGetEphemeralFieldsMsgActionsUtils.getEphemeralFields(chat),
+  };
+
+  // Followed before it is sent, so that no 'change:ack' is missed.
+  const entry = self.track(id);
+  // whatsapp-web.js WWebJS.sendMessage destructures the pair at once; wa-js
+  // src/chat/functions/sendRawMessage.ts awaits it first: awaiting serves both.
+  const [created, result] = await m.WAWebSendMsgChatAction.addAndSendMsgToChat(chat, message);
+  Promise.resolve(result).then(
+    // wa-js src/whatsapp/types.ts SendMsgResultObject; enums/SendMsgResult.ts ('OK', 'ERROR_…').
+    (outcome) => { entry.result = outcome && outcome.messageSendResult ? String(outcome.messageSendResult) : null; self.wake(); },
+    (error) => { entry.result = 'ERROR: ' + String((error && error.message) || error); self.wake(); },
+  );
+  entry.model = (await created) || null;
+  return { id };
 }

@@ -1,0 +1,78 @@
+//! One message, from its creation in WhatsApp Web to WhatsApp's acknowledgement.
+
+use std::time::{Duration, Instant};
+
+use chromiumoxide::Page;
+use otp_reset::{Delivered, PhoneNumber, SendError};
+
+use super::Actor;
+use crate::adapter::{Ack, Created, ScriptError};
+
+/// The longest one acknowledgement check waits in the page for the ack to move.
+const ACK_WAIT: Duration = Duration::from_secs(2);
+
+impl Actor {
+    /// Sends one message and waits for WhatsApp's server acknowledgement. Never retried once the
+    /// message may exist, so a code is never sent twice.
+    pub(super) async fn send(
+        &mut self,
+        page: &Page,
+        to: PhoneNumber,
+        text: &str,
+    ) -> Result<Delivered, SendError> {
+        if let Some(last) = self.last_sent.get(&to) {
+            let wait = self.config.recipient_spacing.saturating_sub(last.elapsed());
+            tokio::time::sleep(wait).await;
+        }
+        let deadline = Instant::now() + self.config.send_timeout;
+        let adapter = self.config.adapter.clone();
+        let created = adapter
+            .send(page, &to.digits(), text, self.config.send_timeout)
+            .await;
+        if self.last_sent.len() > 10_000 {
+            let spacing = self.config.recipient_spacing;
+            self.last_sent.retain(|_, at| at.elapsed() < spacing);
+        }
+        self.last_sent.insert(to, Instant::now());
+        let id = match created {
+            Ok(Created::Message(id)) => id,
+            Ok(Created::NotRegistered) => return Err(SendError::NotRegistered),
+            Err(ScriptError::Timeout(waited)) => return Err(SendError::Timeout(waited)),
+            Err(error) => return Err(SendError::Failed(Box::new(error))),
+        };
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(SendError::Timeout(self.config.send_timeout));
+            }
+            let wait = left.min(ACK_WAIT);
+            let checked = adapter
+                .ack(page, &id, wait, wait + self.config.evaluate_timeout)
+                .await;
+            match checked {
+                Ok(Ack { ack: Some(ack), .. }) if ack >= 1 => {
+                    return Ok(Delivered {
+                        message_id: Some(id),
+                    });
+                }
+                Ok(Ack { ack: Some(ack), .. }) if ack < 0 => {
+                    return Err(SendError::Failed("WhatsApp refused the message".into()));
+                }
+                Ok(Ack {
+                    result: Some(result),
+                    ..
+                }) if result != "OK" => {
+                    return Err(SendError::Failed(
+                        format!("WhatsApp did not send the message ({result})").into(),
+                    ));
+                }
+                // Pending: the script already waited for a change.
+                Ok(Ack { ack: Some(_), .. }) => {}
+                // Unknown to the page, or the page did not answer: look again shortly.
+                Ok(Ack { ack: None, .. }) | Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(100).min(left)).await;
+                }
+            }
+        }
+    }
+}
