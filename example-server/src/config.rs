@@ -105,6 +105,17 @@ pub struct Config {
     #[arg(long, env = "WHATSAPP_TEMPLATE")]
     pub whatsapp_template: Option<String>,
 
+    /// A folder of WhatsApp Web adapter scripts (`probe.js`, `send.js`, `ack.js`,
+    /// `refresh-qr.js`, `VERSION`) that replace the compiled-in ones it holds: follows a change
+    /// of WhatsApp Web without a rebuild.
+    #[arg(long, env = "WHATSAPP_ADAPTER_DIR")]
+    pub whatsapp_adapter_dir: Option<PathBuf>,
+
+    /// The user agent the WhatsApp sender's browser announces (default: the installed
+    /// Chromium's, as a desktop Chrome gives it).
+    #[arg(long, env = "WHATSAPP_USER_AGENT")]
+    pub whatsapp_user_agent: Option<String>,
+
     /// Token an operator sends (`Authorization: Bearer …`) to see the QR code at
     /// /admin/whatsapp/qr.svg; without it that page does not exist.
     #[arg(long, env = "ADMIN_TOKEN", hide_env_values = true)]

@@ -16,7 +16,7 @@ use example_server::app::{self, AppState};
 use example_server::config::SenderKind;
 use example_server::{Config, JsonStore, secret};
 use otp_reset::{CodeHasher, ConsoleSender, ForgotPassword, Sender};
-use otp_reset_whatsapp::{WhatsAppConfig, WhatsAppSender};
+use otp_reset_whatsapp::{Adapter, WhatsAppConfig, WhatsAppSender};
 use tracing_subscriber::EnvFilter;
 
 /// mimalloc rather than the system allocator: once the heap holds a large data file, glibc's
@@ -76,15 +76,8 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let (sender, whatsapp): (Arc<dyn Sender>, Option<WhatsAppSender>) = match config.otp_sender {
         SenderKind::Console => (Arc::new(ConsoleSender::new()), None),
         SenderKind::Whatsapp => {
-            let whatsapp = WhatsAppSender::start(
-                WhatsAppConfig::new()
-                    .with_url(config.whatsapp_url.clone())
-                    .with_chromium(config.chromium_path.clone())
-                    .with_session_dir(config.whatsapp_session_dir.clone())
-                    .with_session_id(config.whatsapp_session_id.clone())
-                    .with_template_opt(config.whatsapp_template.clone()),
-            )
-            .map_err(|e| format!("invalid setting OTP_SENDER=whatsapp: {e}"))?;
+            let whatsapp = WhatsAppSender::start(whatsapp_config(&config)?)
+                .map_err(|e| format!("invalid setting OTP_SENDER=whatsapp: {e}"))?;
             (Arc::new(whatsapp.clone()), Some(whatsapp))
         }
     };
@@ -146,6 +139,29 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     tracing::info!("requests finished; folding the journal into the data file");
     store.close()?;
     Ok(())
+}
+
+/// The WhatsApp sender's settings.
+fn whatsapp_config(config: &Config) -> Result<WhatsAppConfig, Box<dyn std::error::Error>> {
+    let mut whatsapp = WhatsAppConfig::new()
+        .with_url(config.whatsapp_url.clone())
+        .with_chromium(config.chromium_path.clone())
+        .with_session_dir(config.whatsapp_session_dir.clone())
+        .with_session_id(config.whatsapp_session_id.clone())
+        .with_template_opt(config.whatsapp_template.clone());
+    if let Some(dir) = &config.whatsapp_adapter_dir {
+        let adapter = Adapter::from_dir(dir)
+            .map_err(|e| format!("invalid setting WHATSAPP_ADAPTER_DIR: {e}"))?;
+        tracing::info!(
+            version = adapter.version(),
+            "WhatsApp Web adapter from WHATSAPP_ADAPTER_DIR"
+        );
+        whatsapp = whatsapp.with_adapter(adapter);
+    }
+    if let Some(user_agent) = &config.whatsapp_user_agent {
+        whatsapp = whatsapp.with_user_agent(user_agent.clone());
+    }
+    Ok(whatsapp)
 }
 
 /// Resolves at the first SIGTERM or Ctrl-C.

@@ -136,6 +136,7 @@ fn components() -> utoipa::openapi::Components {
         .schema_from::<VerifyOtpAnswer>()
         .schema_from::<VerifiedCode>()
         .schema_from::<BotStatus>()
+        .schema_from::<LastProblem>()
         .schema_from::<LoginAnswer>()
         .schema_from::<SignedIn>()
         .schema_from::<Health>()
@@ -363,6 +364,9 @@ fn bot_status() -> utoipa::openapi::path::Operation {
                     ready: true,
                     attempt: None,
                     reason: None,
+                    last_problem: None,
+                    adapter_version: Some("2".into()),
+                    service_version: Some("2.3000.1043140922".into()),
                 },
             ),
             (
@@ -374,6 +378,14 @@ fn bot_status() -> utoipa::openapi::path::Operation {
                     ready: false,
                     attempt: Some(2),
                     reason: None,
+                    last_problem: Some(LastProblem {
+                        status: SenderState::Reconnecting,
+                        attempt: Some(2),
+                        reason: None,
+                        since: "2026-11-30T13:45:04.123Z".into(),
+                    }),
+                    adapter_version: Some("2".into()),
+                    service_version: Some("2.3000.1043140922".into()),
                 },
             ),
             (
@@ -384,7 +396,15 @@ fn bot_status() -> utoipa::openapi::path::Operation {
                     status: SenderState::Failed,
                     ready: false,
                     attempt: None,
-                    reason: Some("session could not be restored".into()),
+                    reason: Some("WhatsApp banned this account (TOS_BLOCK)".into()),
+                    last_problem: Some(LastProblem {
+                        status: SenderState::Failed,
+                        attempt: None,
+                        reason: Some("WhatsApp banned this account (TOS_BLOCK)".into()),
+                        since: "2026-11-30T13:45:04.123Z".into(),
+                    }),
+                    adapter_version: Some("2".into()),
+                    service_version: Some("2.3000.1043140922".into()),
                 },
             ),
         ],
@@ -868,8 +888,41 @@ pub(crate) struct BotStatus {
     attempt: Option<u32>,
     /// With `FAILED`: why the sender gave up.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false, examples("session could not be restored"))]
+    #[schema(nullable = false, examples("WhatsApp banned this account (TOS_BLOCK)"))]
     reason: Option<String>,
+    /// The last state that explained a problem (`DISCONNECTED`, `LOGGED_OUT`, `CONFLICT`,
+    /// `RECONNECTING`, `FAILED`) and when it began, kept until the next one: a logout lasts
+    /// moments before a new QR code shows, and this still says why one appeared.
+    #[serde(rename = "lastProblem", skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    last_problem: Option<LastProblem>,
+    /// The version of the sender's WhatsApp Web adapter (`+custom` or the folder's `VERSION`
+    /// when `WHATSAPP_ADAPTER_DIR` replaced scripts).
+    #[serde(rename = "adapterVersion", skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, examples("2"))]
+    adapter_version: Option<String>,
+    /// The WhatsApp Web version the sender found, once the page loaded.
+    #[serde(rename = "serviceVersion", skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, examples("2.3000.1043140922"))]
+    service_version: Option<String>,
+}
+
+/// A state that explained a problem, and when it began.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct LastProblem {
+    #[schema(inline)]
+    status: SenderState,
+    /// With `RECONNECTING`: which attempt it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, examples(1), minimum = 1)]
+    attempt: Option<u32>,
+    /// With `FAILED`: why the sender gave up.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    reason: Option<String>,
+    /// When the state began (RFC 3339, UTC).
+    #[schema(examples("2026-11-30T13:45:04.123Z"))]
+    since: String,
 }
 
 /// The state of the WhatsApp sender (see the bot-status description).

@@ -8,9 +8,13 @@ use std::time::{Duration, Instant};
 
 use common::{Server, demo_data, fresh_dir};
 use serde_json::{Value, json};
-use whatsapp_imitation::Imitation;
+use whatsapp_imitation::{BlockState, Imitation};
 
 const TOKEN: &str = "operator-token-for-tests";
+/// John Doe in the demo data: a number that never chatted with the site.
+const JOHN: &str = "6281234567890";
+/// Siti Rahma: a number that has a chat with the site already.
+const SITI: &str = "6281298765432";
 
 async fn bot_status(server: &Server) -> Value {
     server
@@ -24,12 +28,12 @@ async fn bot_status(server: &Server) -> Value {
         .unwrap()
 }
 
-async fn wait_for_status(server: &Server, wanted: &str) {
+async fn wait_for_status(server: &Server, wanted: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(40);
     loop {
         let status = bot_status(server).await;
         if status["status"] == wanted {
-            return;
+            return status;
         }
         assert!(
             Instant::now() < deadline,
@@ -40,12 +44,74 @@ async fn wait_for_status(server: &Server, wanted: &str) {
     }
 }
 
+/// The QR code the admin page serves to the operator.
+async fn admin_qr(server: &Server) -> String {
+    let shown = server
+        .client
+        .get(server.url("/admin/whatsapp/qr.svg"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(shown.status(), 200);
+    assert_eq!(shown.headers()["content-type"], "image/svg+xml");
+    assert_eq!(shown.headers()["cache-control"], "no-store");
+    shown.text().await.unwrap()
+}
+
+/// The last QR code the server drew on its terminal.
+fn terminal_qr(server: &Server) -> String {
+    let output = server.output();
+    let start = output
+        .rfind("Scan this QR code")
+        .unwrap_or_else(|| panic!("no QR code on the terminal:\n{output}"));
+    output[start..].to_owned()
+}
+
+/// Waits for the WhatsApp message to `to` (`…@c.us`), and returns its text.
+async fn message_to(imitation: &Imitation, server: &Server, to: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(message) = imitation.sent().into_iter().rev().find(|m| m.to == to) {
+            return message.text;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no WhatsApp message to {to}:\n{}",
+            server.output()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until the server logged a message sent with WhatsApp's id for it.
+async fn logged_sent_with_id(server: &Server, id: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !server
+        .output()
+        .lines()
+        .any(|line| line.contains("sent to") && line.contains(id))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "no log line says message {id} was sent:\n{}",
+            server.output()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn code_in(text: &str) -> String {
+    text.split('*').nth(1).unwrap().to_owned()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_whole_flow_over_whatsapp_after_the_operator_links_it_by_qr() {
     let imitation = Imitation::start().await;
-    imitation.register("6281234567890");
+    imitation.register(JOHN);
+    imitation.register_with_chat(SITI);
     let sessions = fresh_dir("whatsapp-server-sessions");
-    let server = Server::start(
+    let server = Server::start_on_terminal(
         &demo_data("whatsapp-server"),
         &[
             ("OTP_SENDER", "whatsapp"),
@@ -55,7 +121,9 @@ async fn the_whole_flow_over_whatsapp_after_the_operator_links_it_by_qr() {
         ],
     )
     .await;
-    wait_for_status(&server, "WAITING_FOR_QR").await;
+    let status = wait_for_status(&server, "WAITING_FOR_QR").await;
+    assert_eq!(status["adapterVersion"], "2");
+    assert_eq!(status["serviceVersion"], imitation.build().version());
 
     // The QR code is for the operator only.
     let qr = server.url("/admin/whatsapp/qr.svg");
@@ -71,16 +139,6 @@ async fn the_whole_flow_over_whatsapp_after_the_operator_links_it_by_qr() {
             .status(),
         401
     );
-    let shown = server
-        .client
-        .get(&qr)
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(shown.status(), 200);
-    assert_eq!(shown.headers()["content-type"], "image/svg+xml");
-    assert_eq!(shown.headers()["cache-control"], "no-store");
 
     // Before the link, codes cannot be sent: every phone gets 503.
     let (status, body) = server
@@ -91,32 +149,45 @@ async fn the_whole_flow_over_whatsapp_after_the_operator_links_it_by_qr() {
         .await;
     assert_eq!(status, 503, "{body}");
 
-    let secret_qr = imitation.current_qr().expect("a QR code is shown");
-    assert!(imitation.scan());
+    // The admin page's picture and the terminal's drawing carry the same whole linking code,
+    // and the phone links by scanning the one on the terminal. WhatsApp Web rotates its codes
+    // (every 20 s here), so the two are read until they show the same one.
+    let mut tries = 0;
+    let linking_code = loop {
+        let from_admin = Imitation::read_svg(&admin_qr(&server).await).unwrap();
+        let from_terminal = Imitation::read_terminal(&terminal_qr(&server)).unwrap();
+        if from_admin == from_terminal {
+            break from_terminal;
+        }
+        tries += 1;
+        assert!(tries < 20, "the admin page and the terminal disagree");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(linking_code.split(',').count(), 5, "{linking_code}");
+    imitation.scan_terminal(&terminal_qr(&server)).unwrap();
     wait_for_status(&server, "READY").await;
     assert_eq!(bot_status(&server).await["ready"], true);
 
-    let (status, body) = server
-        .post(
-            "/api/forgot-password/request-otp",
-            json!({ "nama": "John Doe", "noHp": "081234567890" }),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while imitation.sent().is_empty() {
-        assert!(
-            Instant::now() < deadline,
-            "no WhatsApp message was sent:\n{}",
-            server.output()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    // John never chatted with the site; Siti did. Both get their code.
+    for (name, typed, digits) in [
+        ("John Doe", "081234567890", JOHN),
+        ("Siti Rahma", "081298765432", SITI),
+    ] {
+        let (status, body) = server
+            .post(
+                "/api/forgot-password/request-otp",
+                json!({ "nama": name, "noHp": typed }),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let text = message_to(&imitation, &server, &format!("{digits}@c.us")).await;
+        assert!(text.contains("15 menit"), "{text}");
+        let id = imitation.sent().last().unwrap().id.clone();
+        logged_sent_with_id(&server, &id).await;
     }
-    let message = imitation.sent().remove(0);
-    assert_eq!(message.to, "6281234567890@c.us");
-    let code: String = message.text.split('*').nth(1).unwrap().to_owned();
-    assert!(message.text.contains("15 menit"), "{}", message.text);
+    assert!(imitation.has_chat(JOHN));
 
+    let code = code_in(&message_to(&imitation, &server, &format!("{JOHN}@c.us")).await);
     let (status, _) = server
         .post(
             "/api/forgot-password/verify-otp",
@@ -135,7 +206,11 @@ async fn the_whole_flow_over_whatsapp_after_the_operator_links_it_by_qr() {
 
     // The password-changed notice goes over WhatsApp too.
     let deadline = Instant::now() + Duration::from_secs(20);
-    while imitation.sent().len() < 2 {
+    while !imitation
+        .sent()
+        .iter()
+        .any(|m| m.text.contains("Jika ini bukan Anda"))
+    {
         assert!(
             Instant::now() < deadline,
             "no password-changed notice:\n{}",
@@ -143,15 +218,44 @@ async fn the_whole_flow_over_whatsapp_after_the_operator_links_it_by_qr() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(imitation.sent()[1].text.contains("Jika ini bukan Anda"));
+
+    // WhatsApp bans the account: bot-status says so, and keeps saying so.
+    imitation.block(BlockState::TosBlock);
+    let status = wait_for_status(&server, "FAILED").await;
+    assert!(
+        status["reason"].as_str().unwrap().contains("TOS_BLOCK"),
+        "{status}"
+    );
+    assert_eq!(status["lastProblem"]["status"], "FAILED");
+    assert!(
+        status["lastProblem"]["since"].as_str().is_some(),
+        "{status}"
+    );
 
     let output = server.stop();
+    let log: String = output
+        .lines()
+        .filter(|line| !line.contains('▀') && !line.contains('▄') && !line.contains('█'))
+        .collect();
     assert!(
-        !output.contains(&secret_qr),
+        !log.contains(&linking_code),
         "the QR code's text never reaches the log"
     );
     assert!(
-        !output.contains(&format!("*{code}*")),
+        !log.contains(&format!("*{code}*")),
         "the code never reaches the log"
     );
+}
+
+#[tokio::test]
+async fn a_bad_adapter_folder_stops_the_server_with_a_message_naming_the_setting() {
+    let missing = fresh_dir("adapter-folder").join("not-there");
+    let (ok, output) = common::run_to_exit(&[
+        ("OTP_SENDER", "whatsapp"),
+        ("WHATSAPP_ADAPTER_DIR", missing.to_str().unwrap()),
+        ("DATA_FILE", demo_data("adapter-folder").to_str().unwrap()),
+        ("PORT", "0"),
+    ]);
+    assert!(!ok, "{output}");
+    assert!(output.contains("WHATSAPP_ADAPTER_DIR"), "{output}");
 }

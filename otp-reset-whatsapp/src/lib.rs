@@ -5,21 +5,29 @@
 //! - **One task owns the browser**: Chromium, chromiumoxide's handler, the page and the child
 //!   process belong to one actor task; [`WhatsAppSender`] talks to it through a channel and
 //!   implements [`otp_reset::Sender`].
-//! - **QR login once**: the first start shows a QR code (on the terminal, and through
-//!   [`WhatsAppSender::qr_codes`] for an admin page); after one scan the session lives in a
-//!   browser profile (`.otp-reset-whatsapp/session-<id>`, mode 0700) and a restart comes up
+//! - **QR login once**: the first start shows a QR code carrying WhatsApp Web's whole linking
+//!   code (reference, keys and platform, as whatsapp-web.js builds it) on the terminal and
+//!   through [`WhatsAppSender::qr_codes`] for an admin page; after one scan the session lives in
+//!   a browser profile (`.otp-reset-whatsapp/session-<id>`, mode 0700) and a restart comes up
 //!   ready without a QR code. A lock keeps a second process off the profile.
+//! - **A browser WhatsApp Web accepts**: the installed Chromium's own user agent as its desktop
+//!   build gives it (a headless one is turned away), `navigator.webdriver` hidden.
 //! - **States** (`UNINITIALIZED → INITIALIZING → WAITING_FOR_QR → AUTHENTICATING →
 //!   AUTHENTICATED → READY`, and `DISCONNECTED`, `LOGGED_OUT`, `CONFLICT`, `RECONNECTING`,
-//!   `FAILED`) on a watch channel ([`WhatsAppSender::states`]); each transition is logged.
-//! - **One adapter** holds all knowledge of WhatsApp Web's internals (see the `adapter`
-//!   module's scripts), so a WhatsApp Web change is a one-place fix; missing modules give a
-//!   `FAILED` state naming them, not a hang.
-//! - **Sends** wait for WhatsApp's server acknowledgement, are never retried once the message
-//!   may exist, go one at a time through one page with a minimum spacing per number.
+//!   `FAILED`) on a watch channel ([`WhatsAppSender::states`]); each transition is logged, and
+//!   [`otp_reset::Sender::status`] keeps the last problem in view until the next one.
+//! - **One [`Adapter`]** holds all knowledge of WhatsApp Web's internals, in four scripts that
+//!   name the public source of every call, loadable from a folder without a rebuild. WhatsApp
+//!   Web's modules are required stage by stage (login modules while unpaired, send modules once
+//!   synced); only a stage that stays without them for a while is an incompatible version.
+//! - **Sends** reach numbers that never chatted with the site (a chat is found or created), wait
+//!   for WhatsApp's server acknowledgement, are never retried once the message may exist, and
+//!   go one at a time through one page with a minimum spacing per number.
 //! - **Recovery**: a crashed browser or page, or a page that stops answering, is relaunched with
 //!   exponential backoff and jitter; a logout from the phone clears the session and shows a new
-//!   QR code; a planned relaunch after a day or many sends keeps memory bounded.
+//!   QR code; a planned relaunch after a day or many sends keeps memory bounded. A banned
+//!   account (`TOS_BLOCK`, `SMB_TOS_BLOCK`), an outdated client (`DEPRECATED_VERSION`) or a
+//!   blocked network (`PROXYBLOCK`) ends in `FAILED` with the reason, never in a relaunch loop.
 //!
 //! WhatsApp does not allow unofficial clients: an account used this way can be banned. Use a
 //! number dedicated to the site, send only what users asked for, and keep the volume modest.

@@ -60,12 +60,29 @@ impl Server {
         Self::start_with(data_file, env, "http", reqwest::Client::new()).await
     }
 
+    /// As [`Server::start`], with standard error on a terminal (a pseudo-terminal this test
+    /// reads), as when an operator runs the server by hand: what the server prints only for a
+    /// person at a terminal (the WhatsApp QR code) lands in [`Server::output`].
+    pub async fn start_on_terminal(data_file: &Path, env: &[(&str, &str)]) -> Server {
+        Self::spawn(data_file, env, "http", reqwest::Client::new(), true).await
+    }
+
     /// As [`Server::start`], serving `scheme` and answering to `client`.
     pub async fn start_with(
         data_file: &Path,
         env: &[(&str, &str)],
         scheme: &'static str,
         client: reqwest::Client,
+    ) -> Server {
+        Self::spawn(data_file, env, scheme, client, false).await
+    }
+
+    async fn spawn(
+        data_file: &Path,
+        env: &[(&str, &str)],
+        scheme: &'static str,
+        client: reqwest::Client,
+        terminal: bool,
     ) -> Server {
         let port = free_port();
         let mut command = Command::new(env!("CARGO_BIN_EXE_example-server"));
@@ -81,7 +98,21 @@ impl Server {
         for (key, value) in env {
             command.env(key, value);
         }
+        let mut terminal_side = None;
+        if terminal {
+            let size = nix::pty::Winsize {
+                ws_row: 80,
+                ws_col: 200,
+                ws_xpixel: 0,
+                ws_ypixel: 0,
+            };
+            let pty = nix::pty::openpty(&size, None).unwrap();
+            command.stderr(Stdio::from(pty.slave));
+            terminal_side = Some(std::fs::File::from(pty.master));
+        }
         let mut child = command.spawn().unwrap();
+        // The child holds its own copy of the terminal's far end; ours went with `command`.
+        drop(command);
         let output = Arc::new(Mutex::new(String::new()));
         for stream in [
             child
@@ -92,6 +123,7 @@ impl Server {
                 .stderr
                 .take()
                 .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+            terminal_side.map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
         ]
         .into_iter()
         .flatten()

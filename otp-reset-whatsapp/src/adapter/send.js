@@ -49,6 +49,8 @@ async (digits, text) => {
     t: Math.floor(Date.now() / 1000),
     isNewMsg: true,
     type: 'chat',
+    // What whatsapp-web.js's Client.sendMessage hands on for a text without mentions.
+    mentionedJidList: [],
     ...m.WAWebGetEphemeralFieldsMsgActionsUtils.getEphemeralFields(chat),
   };
 

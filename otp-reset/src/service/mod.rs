@@ -38,7 +38,7 @@ use crate::{
 /// | `POST /request-otp` | `{nama, noHp}` | `{success, message, phoneNumber}` |
 /// | `POST /verify-otp` | `{noHp, otp}` | `{success, message, data: {otpId, resetToken}}` |
 /// | `POST /reset-password` | `{noHp, otp or resetToken, newPassword, confirmPassword}` | `{success, message}` |
-/// | `GET /bot-status` | | `{success, message, status, ready}` |
+/// | `GET /bot-status` | | `{success, message, status, ready}`, with `lastProblem`, `adapterVersion`, `serviceVersion` from [`Sender::status`](crate::Sender::status) |
 ///
 /// Every answer is JSON with `success` and `message` (Indonesian, or English for
 /// `Accept-Language: en`); failures add a machine-readable `error` code, and refusals that end
