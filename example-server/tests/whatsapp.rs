@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::{Server, demo_data, fresh_dir};
 use serde_json::{Value, json};
-use whatsapp_imitation::{BlockState, Imitation};
+use whatsapp_imitation::{BlockState, Build, Imitation};
 
 const TOKEN: &str = "operator-token-for-tests";
 /// John Doe in the demo data: a number that never chatted with the site.
@@ -245,6 +245,46 @@ async fn the_whole_flow_over_whatsapp_after_the_operator_links_it_by_qr() {
         !log.contains(&format!("*{code}*")),
         "the code never reaches the log"
     );
+}
+
+/// WhatsApp Web builds before 2.3000.1042401057 keep a message key's id in `_serialized`: the
+/// codes go out and are logged with their ids there too, and the admin page's picture links.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn codes_go_out_and_are_logged_with_their_ids_on_an_older_whatsapp_web_build() {
+    let imitation = Imitation::start_with(Build::KeyWithSerialized).await;
+    imitation.register(JOHN);
+    imitation.register_with_chat(SITI);
+    let sessions = fresh_dir("whatsapp-server-older-build");
+    let server = Server::start(
+        &demo_data("whatsapp-server-older-build"),
+        &[
+            ("OTP_SENDER", "whatsapp"),
+            ("WHATSAPP_URL", &imitation.url()),
+            ("WHATSAPP_SESSION_DIR", sessions.to_str().unwrap()),
+            ("ADMIN_TOKEN", TOKEN),
+        ],
+    )
+    .await;
+    wait_for_status(&server, "WAITING_FOR_QR").await;
+    imitation.scan_svg(&admin_qr(&server).await).unwrap();
+    let status = wait_for_status(&server, "READY").await;
+    assert_eq!(status["serviceVersion"], Build::KeyWithSerialized.version());
+    for (name, typed, digits) in [
+        ("John Doe", "081234567890", JOHN),
+        ("Siti Rahma", "081298765432", SITI),
+    ] {
+        let (status, body) = server
+            .post(
+                "/api/forgot-password/request-otp",
+                json!({ "nama": name, "noHp": typed }),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        message_to(&imitation, &server, &format!("{digits}@c.us")).await;
+        let id = imitation.sent().last().unwrap().id.clone();
+        logged_sent_with_id(&server, &id).await;
+    }
+    server.stop();
 }
 
 #[tokio::test]

@@ -137,6 +137,7 @@ impl WhatsAppSender {
             last_sent: Default::default(),
             reached_ready: false,
             user_agent: None,
+            relaunched_for_version: false,
         };
         let actor = tokio::spawn(actor.run());
         Ok(Self {

@@ -497,6 +497,40 @@ async fn a_banned_account_fails_with_its_reason_and_is_not_relaunched() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outdated_version_gets_one_fresh_page_then_fails_with_its_reason() {
+    let _one = ONE_BROWSER.lock().await;
+    let imitation = Imitation::start().await;
+    let sender = linked(&imitation, config(&imitation, &session_dir())).await;
+    let mut states = sender.states();
+    imitation.block(BlockState::DeprecatedVersion);
+    passes_through(&mut states, "RECONNECTING", |s| {
+        matches!(s, SenderState::Reconnecting { .. })
+    })
+    .await;
+    let state = wait_for(&sender, "FAILED", |s| {
+        matches!(s, SenderState::Failed { .. })
+    })
+    .await;
+    assert!(state.to_string().contains("DEPRECATED_VERSION"), "{state}");
+    sender.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whatsapp_web_without_window_debug_still_links_and_tells_its_version() {
+    let _one = ONE_BROWSER.lock().await;
+    let imitation = Imitation::start().await;
+    imitation.set_debug_gated(true);
+    imitation.register(JOHN);
+    let sender = linked(&imitation, config(&imitation, &session_dir())).await;
+    assert_eq!(
+        sender.status().service_version.as_deref(),
+        Some(imitation.build().version())
+    );
+    assert!(sender.send(&phone(JOHN), &code_message()).await.is_ok());
+    sender.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_logout_from_the_phone_stays_in_view_while_a_new_qr_code_links_again() {
     let _one = ONE_BROWSER.lock().await;
     let imitation = Imitation::start().await;

@@ -356,6 +356,13 @@ impl Imitation {
         self.state().send_modules_delay = delay;
     }
 
+    /// WhatsApp Web leaves `window.Debug` undefined (it sets it late and behind a gatekeeper):
+    /// only `WAWebUpdaterVersion.SANITIZED_VERSION_STR` tells the version. Applies to pages
+    /// loaded from now on.
+    pub fn set_debug_gated(&self, gated: bool) {
+        self.state().debug_gated = gated;
+    }
+
     /// WhatsApp Web changed: `window.require(name)` now throws for this module.
     pub fn drop_module(&self, name: &str) {
         self.state().dropped.insert(name.to_owned());

@@ -176,9 +176,11 @@ pub(crate) struct PageReply {
 pub(crate) struct HelloReply {
     /// The browser is not supported: show the "update your browser" page and nothing else.
     turned_away: bool,
-    /// `window.Debug.VERSION`.
+    /// `WAWebUpdaterVersion.SANITIZED_VERSION_STR`, and `window.Debug.VERSION` unless gated.
     #[serde(skip_serializing_if = "Option::is_none")]
     version: Option<&'static str>,
+    /// `window.Debug` stays undefined (WhatsApp gates it behind a gatekeeper).
+    debug_gated: bool,
     /// Where `WAWebMsgKey` caches its serialized form: `"_serialized"` or `"$1"`.
     #[serde(skip_serializing_if = "Option::is_none")]
     key_field: Option<&'static str>,
@@ -258,6 +260,7 @@ pub(crate) struct State {
     pub(crate) page_loads: usize,
     pub(crate) qr_refs_shown: usize,
     pub(crate) send_modules_delay: Duration,
+    pub(crate) debug_gated: bool,
     pub(crate) blocked: Option<BlockState>,
     pub(crate) browsers: Vec<BrowserSeen>,
     /// Digits → the number's addressing.
@@ -282,6 +285,7 @@ impl State {
             page_loads: 0,
             qr_refs_shown: 0,
             send_modules_delay: Duration::ZERO,
+            debug_gated: false,
             blocked: None,
             browsers: Vec::new(),
             numbers: BTreeMap::new(),
@@ -342,6 +346,7 @@ impl State {
             return HelloReply {
                 turned_away,
                 version: None,
+                debug_gated: false,
                 key_field: None,
                 keys: None,
                 reply: None,
@@ -376,6 +381,7 @@ impl State {
         HelloReply {
             turned_away,
             version: Some(self.build.version()),
+            debug_gated: self.debug_gated,
             key_field: Some(self.build.key_field()),
             keys: Some(keys),
             reply: Some(self.reply(index, now)),

@@ -725,3 +725,35 @@ async fn blocked_conflict_takeover_and_logout() {
     assert!(imitation.current_link().is_some());
     close(browser).await;
 }
+
+#[tokio::test]
+async fn a_gated_debug_leaves_the_version_to_wa_web_updater_version() {
+    let _one = ONE_BROWSER.lock().await;
+    let imitation = Imitation::start().await;
+    imitation.set_debug_gated(true);
+    let browser = launch(&fresh_profile("debug-gated"), Some(DESKTOP_UA)).await;
+    let page = browser.new_page(imitation.url()).await.unwrap();
+    // wa-js src/loader/index.ts and src/conn/patch.ts: the module system and
+    // `WAWebUpdaterVersion` are there; `window.Debug` is not.
+    let script = r#"(async () => {
+      for (let i = 0; i < 200 && typeof window.require !== 'function'; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const map = window.require('__debug').modulesMap;
+      return {
+        debug: typeof window.Debug,
+        version: window.require('WAWebUpdaterVersion').SANITIZED_VERSION_STR,
+        socketListed: 'WAWebSocketModel' in map,
+        sendListed: 'WAWebFindChatAction' in map,
+      };
+    })()"#;
+    let seen: Value = eval(&page, script).await;
+    assert_eq!(seen["debug"], "undefined", "{seen}");
+    assert_eq!(seen["version"], Build::default().version(), "{seen}");
+    assert_eq!(seen["socketListed"], true, "{seen}");
+    assert_eq!(
+        seen["sendListed"], false,
+        "not before the first sync: {seen}"
+    );
+    close(browser).await;
+}

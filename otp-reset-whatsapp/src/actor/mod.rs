@@ -64,6 +64,8 @@ pub(crate) struct Actor {
     pub(crate) reached_ready: bool,
     /// The user agent the browser announces, settled at the first launch.
     pub(crate) user_agent: Option<String>,
+    /// Whether a relaunch was already tried against `DEPRECATED_VERSION` since the last READY.
+    pub(crate) relaunched_for_version: bool,
 }
 
 impl Actor {

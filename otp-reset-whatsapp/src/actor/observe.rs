@@ -3,7 +3,7 @@
 //! Socket states are whatsapp-web.js's `WAState` (src/util/Constants.js) and wa-js's
 //! `SOCKET_STATE` (src/whatsapp/enums/SOCKET_STATE.ts).
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chromiumoxide::Page;
 use otp_reset::SenderState;
@@ -12,6 +12,10 @@ use super::{Actor, SessionEnd};
 use crate::adapter::{Probe, ScriptError};
 use crate::failure::Failure;
 use crate::qr::QrCode;
+
+/// How long a page that was connected may stay unpaired, without WhatsApp Web saying the phone
+/// logged out, before it is taken for a logout.
+const UNPAIRED_MEANS_LOGGED_OUT: Duration = Duration::from_secs(10);
 
 /// What one session has seen so far.
 #[derive(Debug, Default)]
@@ -23,11 +27,13 @@ pub(super) struct Seen {
     qr_codes: u32,
     qr_refreshed_at: Option<Instant>,
     pairing_since: Option<Instant>,
+    syncing_since: Option<Instant>,
     disconnected_since: Option<Instant>,
     /// Since when a stage's modules have been missing.
     missing_since: Option<Instant>,
     failed_probes: u32,
-    unpaired_probes: u32,
+    /// Since when a page that was connected has been unpaired without saying it logged out.
+    unpaired_since: Option<Instant>,
     /// Since when the page has shown no progress (loading, opening, conflict).
     stalled_since: Option<Instant>,
     pub(super) send_timeouts: u32,
@@ -67,8 +73,18 @@ impl Actor {
             seen.version.clone_from(&probe.version);
             self.shared.set_web_version(probe.version.clone());
         }
+        if probe.logged_out {
+            return Some(SessionEnd::LoggedOut);
+        }
         let socket = probe.socket.as_deref();
         if let Some(failure) = socket.and_then(Failure::of_socket) {
+            // A fresh page may load a current WhatsApp Web where a cached one was refused.
+            if failure == Failure::DeprecatedVersion && !self.relaunched_for_version {
+                self.relaunched_for_version = true;
+                return Some(SessionEnd::Crashed(
+                    "WhatsApp Web said DEPRECATED_VERSION; trying a fresh page once".into(),
+                ));
+            }
             return Some(SessionEnd::GiveUp(failure));
         }
         if let Some(end) = self.wait_for_modules(&probe, seen, now) {
@@ -78,7 +94,10 @@ impl Actor {
             seen.stalled_since = None;
         }
         if !matches!(socket, Some("UNPAIRED" | "UNPAIRED_IDLE")) {
-            seen.unpaired_probes = 0;
+            seen.unpaired_since = None;
+        }
+        if socket != Some("CONNECTED") {
+            seen.syncing_since = None;
         }
         match socket {
             Some("CONNECTED") => {
@@ -87,13 +106,14 @@ impl Actor {
                 self.qr.send_replace(None);
                 // Ready once synced, as whatsapp-web.js's 'ready' follows 'change:hasSynced',
                 // and once the send modules are there (checked above).
+                seen.pairing_since = None;
                 if probe.synced {
-                    seen.pairing_since = None;
                     self.reached_ready = true;
+                    self.relaunched_for_version = false;
                     self.set(SenderState::Ready);
                 } else {
                     self.set(SenderState::Authenticated);
-                    let since = *seen.pairing_since.get_or_insert(now);
+                    let since = *seen.syncing_since.get_or_insert(now);
                     if since.elapsed() > self.config.pairing_timeout {
                         return Some(SessionEnd::Crashed(
                             "WhatsApp Web did not finish syncing".into(),
@@ -110,10 +130,15 @@ impl Actor {
                 }
             }
             Some(unpaired @ ("UNPAIRED" | "UNPAIRED_IDLE")) => {
-                // One probe can catch a passing state; a logout is UNPAIRED that stays.
+                // A pairing that fell back to a QR code is over; the next scan starts afresh.
+                seen.pairing_since = None;
+                // WhatsApp Web says when the phone logged out (above). Without that, only a
+                // connected page that stays unpaired is taken for a logout: a probe can catch a
+                // passing state, and a logout forgets the session.
                 if seen.connected {
-                    seen.unpaired_probes += 1;
-                    return (seen.unpaired_probes >= 3).then_some(SessionEnd::LoggedOut);
+                    let since = *seen.unpaired_since.get_or_insert(now);
+                    return (since.elapsed() >= UNPAIRED_MEANS_LOGGED_OUT)
+                        .then_some(SessionEnd::LoggedOut);
                 }
                 return self
                     .offer_qr(unpaired == "UNPAIRED_IDLE", probe.link, page, seen, now)

@@ -179,7 +179,7 @@ pub(crate) struct Probe {
     pub(crate) absent: bool,
     /// The app has not defined its module system or version yet.
     pub(crate) loading: bool,
-    /// `window.Debug.VERSION`.
+    /// WhatsApp Web's version (`WAWebUpdaterVersion`, else `window.Debug.VERSION`).
     pub(crate) version: Option<String>,
     /// Which modules the probe required: `base`, `login` (unpaired) or `send` (synced).
     pub(crate) stage: Option<String>,
@@ -193,6 +193,9 @@ pub(crate) struct Probe {
     pub(crate) link: Option<String>,
     /// Why the linking code could not be built.
     pub(crate) link_error: Option<String>,
+    /// The phone logged this session out (WhatsApp Web's logout command, or its reload after
+    /// one).
+    pub(crate) logged_out: bool,
 }
 
 /// A script failed or did not answer in time.

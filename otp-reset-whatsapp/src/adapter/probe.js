@@ -1,8 +1,8 @@
 // otp-reset WhatsApp Web adapter 2: the probe.
 //
 // Installed on every new document (main frame only), and again by the sender when a navigation
-// lost it. It reads WhatsApp Web's own modules through `window.require`, as whatsapp-web.js
-// does, and never touches the DOM. WhatsApp Web registers its modules in stages, so each stage's
+// lost it. It reads WhatsApp Web's own modules through `window.require`, as whatsapp-web.js and
+// wa-js do, and never touches the DOM. WhatsApp Web registers its modules in stages, so each stage's
 // modules are required only once the page is there: the socket and connection models from the
 // start, the login modules while unpaired, the send modules once the first sync is done.
 // `window.__otpReset.probe()` answers one plain object; `send.js` and `ack.js` use the rest.
@@ -13,14 +13,14 @@
   const NEEDS = {
     // whatsapp-web.js src/Client.js, inject(): `WAWebSocketModel.Socket` (state, hasSynced and
     // their 'change:*' events) and `WAWebConnModel.Conn` (ref, 'change:ref') are read as soon as
-    // `window.Debug.VERSION` is defined.
+    // the app booted.
     base: {
       WAWebSocketModel: ['Socket'],
       WAWebConnModel: ['Conn'],
     },
     // whatsapp-web.js src/util/Injected/AuthStore/AuthStore.js (ExposeAuthStore) and the QR
     // handler in src/Client.js inject(); wa-js src/conn/functions/getAuthCode.ts. `WAWebCmd.Cmd`
-    // refreshes an idle QR code (src/Client.js, onAuthAppStateChangedEvent).
+    // refreshes an idle QR code (wa-js src/conn/functions/refreshQR.ts).
     login: {
       WAWebUserPrefsInfoStore: ['waNoiseInfo'],
       WAWebSignalStoreApi: ['waSignalStore'],
@@ -54,21 +54,45 @@
     tracked: new Map(),
     // Callbacks waiting for an acknowledgement to change (ack.js).
     waiters: new Set(),
-    listening: { ref: false, ack: false },
+    listening: { ref: false, ack: false, logout: false },
+    // The phone logged this session out (seen on this document).
+    loggedOut: false,
+    // `require('__debug')` failed once: do not ask again on this document.
+    noModulesMap: false,
   };
   window.__otpReset = self;
 
+  // wa-js src/loader/index.ts: `require('__debug').modulesMap` lists the modules defined so far.
+  // Asking it first spares requiring a module that is not (yet) there, which WhatsApp Web's
+  // module system reports as an error every time.
+  function modulesMap() {
+    if (self.noModulesMap) return null;
+    try {
+      const map = window.require('__debug').modulesMap;
+      if (map && typeof map === 'object') return map;
+    } catch (_) {
+      // An older module system: `require` alone tells.
+    }
+    self.noModulesMap = true;
+    return null;
+  }
+
+  function requireIfDefined(name, map) {
+    if (map && !Object.prototype.hasOwnProperty.call(map, name)) return undefined;
+    try {
+      return window.require(name);
+    } catch (_) {
+      return undefined;
+    }
+  }
+
   // Requires a stage's modules; names what is missing, module or `module.member`.
   self.need = (stage) => {
+    const map = modulesMap();
     const modules = {};
     const missing = [];
     for (const [name, members] of Object.entries(NEEDS[stage])) {
-      let module;
-      try {
-        module = window.require(name);
-      } catch (_) {
-        module = undefined;
-      }
+      const module = requireIfDefined(name, map);
       if (module === undefined || module === null) {
         missing.push(name);
         continue;
@@ -80,6 +104,28 @@
     }
     return { modules, missing };
   };
+
+  // wa-js commit a3ed679ebd (#3501) and src/conn/patch.ts: WhatsApp Web sets `window.Debug`
+  // late and behind a gatekeeper; `WAWebUpdaterVersion.SANITIZED_VERSION_STR` has the version
+  // from the start. whatsapp-web.js src/Client.js reads `window.Debug.VERSION`.
+  function version(map) {
+    const updater = requireIfDefined('WAWebUpdaterVersion', map);
+    if (updater && updater.SANITIZED_VERSION_STR) return String(updater.SANITIZED_VERSION_STR);
+    return window.Debug && window.Debug.VERSION ? String(window.Debug.VERSION) : null;
+  }
+
+  // whatsapp-web.js src/Client.js: the phone's logout shows as `Cmd` 'logout' (or
+  // 'logout_from_bridge'), then a reload to `?post_logout=1` (initialize(), framenavigated);
+  // wa-js src/conn/events/registerLogoutEvent.ts listens to the same event.
+  function watchLogout(map) {
+    if (window.location.search.includes('post_logout=1')) self.loggedOut = true;
+    if (self.listening.logout) return;
+    const cmd = requireIfDefined('WAWebCmd', map);
+    if (!cmd || !cmd.Cmd || typeof cmd.Cmd.on !== 'function') return;
+    self.listening.logout = true;
+    cmd.Cmd.on('logout', () => { self.loggedOut = true; });
+    cmd.Cmd.on('logout_from_bridge', () => { self.loggedOut = true; });
+  }
 
   self.wake = () => {
     for (const waiter of [...self.waiters]) waiter();
@@ -136,12 +182,17 @@
   }
 
   self.probe = async () => {
-    // whatsapp-web.js src/Client.js inject() waits for `window.Debug.VERSION` before anything.
-    const version = window.Debug && window.Debug.VERSION;
-    if (typeof window.require !== 'function' || !version) return { loading: true };
-    const answer = { loading: false, version: String(version), socket: null, synced: false };
+    if (typeof window.require !== 'function') return { loading: true };
+    const map = modulesMap();
+    const answer = { loading: false, version: version(map), socket: null, synced: false };
     const base = self.need('base');
-    if (base.missing.length) return { ...answer, stage: 'base', missing: base.missing };
+    if (base.missing.length) {
+      // Without a version either, the app has not booted yet.
+      if (!answer.version) return { loading: true };
+      return { ...answer, stage: 'base', missing: base.missing };
+    }
+    watchLogout(map);
+    answer.loggedOut = self.loggedOut;
     const socket = base.modules.WAWebSocketModel.Socket;
     const conn = base.modules.WAWebConnModel.Conn;
     answer.socket = String(socket.state);

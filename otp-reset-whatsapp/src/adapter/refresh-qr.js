@@ -1,6 +1,7 @@
 // otp-reset WhatsApp Web adapter 2: asks for fresh QR codes once WhatsApp Web stopped showing
-// them (socket state UNPAIRED_IDLE), as whatsapp-web.js src/Client.js does in
-// onAuthAppStateChangedEvent: `window.require('WAWebCmd').Cmd.refreshQR()`.
+// them (socket state UNPAIRED_IDLE), as wa-js src/conn/functions/refreshQR.ts does for a
+// multi-device session: `Cmd.refreshQR()`. (whatsapp-web.js src/Client.js means to do the same
+// in onAuthAppStateChangedEvent, but calls it from Node, where `window` is not defined.)
 () => {
   window.require('WAWebCmd').Cmd.refreshQR();
   return true;

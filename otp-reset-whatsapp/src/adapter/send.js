@@ -15,23 +15,24 @@ async (digits, text) => {
   const found = await m.WAWebQueryExistsJob.queryWidExists(wid);
   if (!found || found.wid === undefined) return { error: 'not_registered' };
 
-  // whatsapp-web.js src/util/Injected/Utils.js WWebJS.getChat (since PR #3703) and wa-js
-  // src/chat/functions/find.ts: an existing chat from `Chat.get`, else
-  // `findOrCreateLatestChat`, whose `chat` may be a plain object that the collection then holds.
-  // `Chat.find` rejects for a number with no chat (wa-js issue #1268).
+  // wa-js src/chat/functions/find.ts (always `findOrCreateLatestChat` since wa-js #3203, so that
+  // WhatsApp Web picks the chat for the number itself, by LID on a migrated account), then the
+  // collection's model for the chat it names: `result.chat` may be a plain object, and sending
+  // needs the model. whatsapp-web.js src/util/Injected/Utils.js WWebJS.getChat (PR #3703) calls
+  // it when `Chat.get` finds nothing; `Chat.find` rejects for a number with no chat (wa-js issue
+  // #1268). 'createChat' may create a LID chat (wa-js src/whatsapp/functions/
+  // findOrCreateLatestChat.ts).
   const Chat = m.WAWebCollections.Chat;
-  let chat = Chat.get(found.wid);
-  if (!chat) {
-    const latest = await m.WAWebFindChatAction.findOrCreateLatestChat(found.wid, 'createChat');
-    const created = latest && latest.chat;
-    chat = created ? Chat.get(created.id) || created : undefined;
-  }
+  const latest = await m.WAWebFindChatAction.findOrCreateLatestChat(found.wid, 'createChat');
+  const chat = latest && latest.chat && latest.chat.id ? Chat.get(latest.chat.id) : undefined;
   if (!chat) throw new Error('WhatsApp Web gave no chat for the number');
 
   // whatsapp-web.js src/util/Injected/Utils.js WWebJS.sendMessage: the sender is the account's
   // LID for a LID chat and its phone number otherwise; a new `WAWebMsgKey` with `newId()`.
   const me = m.WAWebUserPrefsMeUser;
-  const from = chat.id.isLid() ? me.getMaybeMeLidUser() : me.getMaybeMePnUser();
+  const byLid = chat.id.isLid();
+  const from = byLid ? me.getMaybeMeLidUser() : me.getMaybeMePnUser();
+  if (!from) throw new Error('WhatsApp Web does not know the account' + (byLid ? "'s LID" : ''));
   const MsgKey = m.WAWebMsgKey;
   const key = new MsgKey({ from, to: chat.id, id: await MsgKey.newId(), selfDir: 'out' });
   // wa-js src/whatsapp/misc/MsgKey.ts: from WhatsApp Web 2.3000.1042401057 the key keeps its

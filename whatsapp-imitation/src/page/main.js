@@ -78,6 +78,14 @@
     return registered.get(name);
   }
 
+  function modulesMap() {
+    const map = {};
+    for (const [name, value] of registered) {
+      if (!dropped.has(name)) map[name] = { factory: () => value };
+    }
+    return map;
+  }
+
   function register(table) {
     for (const [name, value] of Object.entries(table)) registered.set(name, value);
   }
@@ -182,7 +190,16 @@
         me: () => me,
       });
       register(modules.eager);
-      window.Debug = { VERSION: String(data.version) };
+      register({
+        // wa-js src/whatsapp/contants/SANITIZED_VERSION_STR.ts (module named in wa-js commit
+        // a3ed679ebd, #3501): the version, whether or not `window.Debug` is set.
+        WAWebUpdaterVersion: { SANITIZED_VERSION_STR: String(data.version) },
+        // wa-js src/loader/index.ts: `require('__debug').modulesMap` lists the modules defined
+        // so far, each with its `factory`.
+        __debug: { get modulesMap() { return modulesMap(); } },
+      });
+      // wa-js src/conn/patch.ts: WhatsApp sets `window.Debug` late and behind a gatekeeper.
+      if (!data.debugGated) window.Debug = { VERSION: String(data.version) };
       window.require = require;
     }
     apply(data);
