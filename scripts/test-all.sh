@@ -41,7 +41,8 @@ step "tests (cargo test)"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
-cargo test --workspace --all-features --locked 2>&1 | tee "$log" || status=$?
+# Every test binary runs even after one fails, so that one run shows every failure.
+cargo test --workspace --all-features --locked --no-fail-fast 2>&1 | tee "$log" || status=$?
 
 # One closing line for the whole run: cargo prints a result per test binary, and the last of
 # those may be a crate without doctests.
