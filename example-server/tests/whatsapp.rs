@@ -103,6 +103,46 @@ async fn logged_sent_with_id(server: &Server, id: &str) {
     }
 }
 
+/// The example server sending over WhatsApp Web at `imitation`, with the operator's token; on a
+/// terminal when `on_terminal`.
+async fn whatsapp_server(imitation: &Imitation, name: &str, on_terminal: bool) -> Server {
+    let sessions = fresh_dir(&format!("{name}-sessions"));
+    let data_file = demo_data(name);
+    let env = [
+        ("OTP_SENDER", "whatsapp"),
+        ("WHATSAPP_URL", &imitation.url()),
+        ("WHATSAPP_SESSION_DIR", sessions.to_str().unwrap()),
+        ("ADMIN_TOKEN", TOKEN),
+    ];
+    if on_terminal {
+        Server::start_on_terminal(&data_file, &env).await
+    } else {
+        Server::start(&data_file, &env).await
+    }
+}
+
+/// John (no chat with the site yet) and Siti (a chat already) ask for a code: each gets it on
+/// WhatsApp, and the server logs it sent with the id WhatsApp Web gave the message.
+async fn both_users_get_their_code(imitation: &Imitation, server: &Server) {
+    for (name, typed, digits) in [
+        ("John Doe", "081234567890", JOHN),
+        ("Siti Rahma", "081298765432", SITI),
+    ] {
+        let (status, body) = server
+            .post(
+                "/api/forgot-password/request-otp",
+                json!({ "nama": name, "noHp": typed }),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let text = message_to(imitation, server, &format!("{digits}@c.us")).await;
+        assert!(text.contains("15 menit"), "{text}");
+        let id = imitation.sent().last().unwrap().id.clone();
+        logged_sent_with_id(server, &id).await;
+    }
+    assert!(imitation.has_chat(JOHN));
+}
+
 fn code_in(text: &str) -> String {
     text.split('*').nth(1).unwrap().to_owned()
 }
@@ -113,17 +153,7 @@ async fn the_whole_flow_over_whatsapp_after_the_operator_links_it_by_qr() {
     let imitation = Imitation::start().await;
     imitation.register(JOHN);
     imitation.register_with_chat(SITI);
-    let sessions = fresh_dir("whatsapp-server-sessions");
-    let server = Server::start_on_terminal(
-        &demo_data("whatsapp-server"),
-        &[
-            ("OTP_SENDER", "whatsapp"),
-            ("WHATSAPP_URL", &imitation.url()),
-            ("WHATSAPP_SESSION_DIR", sessions.to_str().unwrap()),
-            ("ADMIN_TOKEN", TOKEN),
-        ],
-    )
-    .await;
+    let server = whatsapp_server(&imitation, "whatsapp-server", true).await;
     let status = wait_for_status(&server, "WAITING_FOR_QR").await;
     assert_eq!(status["adapterVersion"], "2");
     assert_eq!(status["serviceVersion"], imitation.build().version());
@@ -178,24 +208,7 @@ async fn the_whole_flow_over_whatsapp_after_the_operator_links_it_by_qr() {
     wait_for_status(&server, "READY").await;
     assert_eq!(bot_status(&server).await["ready"], true);
 
-    // John never chatted with the site; Siti did. Both get their code.
-    for (name, typed, digits) in [
-        ("John Doe", "081234567890", JOHN),
-        ("Siti Rahma", "081298765432", SITI),
-    ] {
-        let (status, body) = server
-            .post(
-                "/api/forgot-password/request-otp",
-                json!({ "nama": name, "noHp": typed }),
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
-        let text = message_to(&imitation, &server, &format!("{digits}@c.us")).await;
-        assert!(text.contains("15 menit"), "{text}");
-        let id = imitation.sent().last().unwrap().id.clone();
-        logged_sent_with_id(&server, &id).await;
-    }
-    assert!(imitation.has_chat(JOHN));
+    both_users_get_their_code(&imitation, &server).await;
 
     let code = code_in(&message_to(&imitation, &server, &format!("{JOHN}@c.us")).await);
     let (status, _) = server
@@ -265,36 +278,12 @@ async fn codes_go_out_and_are_logged_with_their_ids_on_an_older_whatsapp_web_bui
     let imitation = Imitation::start_with(Build::KeyWithSerialized).await;
     imitation.register(JOHN);
     imitation.register_with_chat(SITI);
-    let sessions = fresh_dir("whatsapp-server-older-build");
-    let server = Server::start(
-        &demo_data("whatsapp-server-older-build"),
-        &[
-            ("OTP_SENDER", "whatsapp"),
-            ("WHATSAPP_URL", &imitation.url()),
-            ("WHATSAPP_SESSION_DIR", sessions.to_str().unwrap()),
-            ("ADMIN_TOKEN", TOKEN),
-        ],
-    )
-    .await;
+    let server = whatsapp_server(&imitation, "whatsapp-server-older-build", false).await;
     wait_for_status(&server, "WAITING_FOR_QR").await;
     imitation.scan_svg(&admin_qr(&server).await).unwrap();
     let status = wait_for_status(&server, "READY").await;
     assert_eq!(status["serviceVersion"], Build::KeyWithSerialized.version());
-    for (name, typed, digits) in [
-        ("John Doe", "081234567890", JOHN),
-        ("Siti Rahma", "081298765432", SITI),
-    ] {
-        let (status, body) = server
-            .post(
-                "/api/forgot-password/request-otp",
-                json!({ "nama": name, "noHp": typed }),
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
-        message_to(&imitation, &server, &format!("{digits}@c.us")).await;
-        let id = imitation.sent().last().unwrap().id.clone();
-        logged_sent_with_id(&server, &id).await;
-    }
+    both_users_get_their_code(&imitation, &server).await;
     server.stop();
 }
 
