@@ -91,6 +91,15 @@ impl Digest {
     }
 }
 
+impl Digest {
+    /// The first eight bytes, as a key.
+    fn prefix(&self) -> u64 {
+        let mut prefix = [0u8; 8];
+        prefix.copy_from_slice(&self.0[..8]);
+        u64::from_be_bytes(prefix)
+    }
+}
+
 impl PartialEq for Digest {
     fn eq(&self, other: &Self) -> bool {
         self.0.ct_eq(&other.0).into()
@@ -161,6 +170,40 @@ impl CodeHasher {
     /// The digest of a reset token issued to `phone`.
     pub fn token_digest(&self, phone: &PhoneNumber, token: &str) -> Digest {
         self.digest(b"otp-reset/token", phone, token.as_bytes())
+    }
+
+    /// The key of a name and phone pair, for a stand-in: the name as
+    /// [`names_match`](crate::names_match) compares it (words without case or extra spaces).
+    pub fn pair_key(&self, phone: &PhoneNumber, name: &str) -> crate::store::PairKey {
+        let mut folded = String::with_capacity(name.len());
+        for word in name.split_whitespace() {
+            if !folded.is_empty() {
+                folded.push(' ');
+            }
+            folded.extend(word.chars().flat_map(char::to_lowercase));
+        }
+        let digest = self.digest(b"otp-reset/pair", phone, folded.as_bytes());
+        crate::store::PairKey::from_u64(digest.prefix())
+    }
+
+    /// The key a client's wrong guesses are counted under: a digest of its network, so no
+    /// store keeps addresses.
+    pub fn client_key(&self, client: crate::store::ClientAddress) -> crate::store::ClientKey {
+        let network = match client.network() {
+            std::net::IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
+            std::net::IpAddr::V6(v6) => v6.octets(),
+        };
+        let mac = self
+            .0
+            .clone()
+            .chain_update(b"otp-reset/client")
+            .chain_update(network)
+            .finalize()
+            .into_bytes();
+        let mut prefix = [0u8; 8];
+        prefix.copy_from_slice(&mac[..8]);
+        // Zero is the key of requests without an address.
+        crate::store::ClientKey::from_u64(u64::from_be_bytes(prefix).max(1))
     }
 
     fn digest(&self, domain: &[u8], phone: &PhoneNumber, secret: &[u8]) -> Digest {

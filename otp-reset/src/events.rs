@@ -12,7 +12,8 @@ use crate::{MaskedPhone, Message, OtpId, UserId};
 #[non_exhaustive]
 pub enum Event {
     /// A code was issued for a phone (`known_user` false: a stand-in for an unknown pair, which
-    /// is never sent).
+    /// is never sent). The log line leaves `known_user` out, so that a log read by more people
+    /// than the operators does not enumerate the site's accounts.
     CodeRequested {
         /// The phone.
         phone: MaskedPhone,
@@ -129,13 +130,8 @@ impl fmt::Display for Event {
             Self::CodeRequested {
                 phone,
                 otp_id,
-                known_user,
-            } => {
-                write!(
-                    f,
-                    "code {otp_id} issued for {phone} (known user: {known_user})"
-                )
-            }
+                known_user: _,
+            } => write!(f, "code {otp_id} issued for {phone}"),
             Self::CodeRefused { phone, refusal } => {
                 write!(f, "code refused for {phone}: {refusal:?}")
             }

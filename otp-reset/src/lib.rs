@@ -26,7 +26,7 @@
 //!     phone: "081234567890".parse()?,
 //!     password: "$argon2id$…".into(),
 //! }]);
-//! let forgot_password = ForgotPassword::builder(users, MemoryOtpStore::new(), ConsoleSender).build()?;
+//! let forgot_password = ForgotPassword::builder(users, MemoryOtpStore::new(), ConsoleSender::new()).build()?;
 //!
 //! let app: Router = Router::new().nest_service("/api/forgot-password", forgot_password);
 //! # let _ = app;
@@ -41,18 +41,24 @@
 //! # What it guarantees
 //!
 //! - **Atomic attempts.** A guess is compared, counted and marked in one store step; however
-//!   many guesses race, a code never takes more than [`Policy::max_attempts`] wrong ones.
+//!   many guesses race, no client gets more than [`Policy::max_attempts`] wrong ones at a code.
+//! - **No stranger can spoil a reset.** A name and phone pair that matches no user gets a
+//!   stand-in kept apart from the user's code, which it never replaces, expires or limits;
+//!   wrong guesses count per client ([`ClientAddress`]), so a stranger's use up only the
+//!   stranger's attempts; no guess revokes a reset token once handed out; and the phone's
+//!   lockout comes only after 50 failures from any clients.
 //! - **Single use.** However many resets race with one code, one changes the password.
 //! - **Nothing in plain text.** Codes are kept as HMAC-SHA256 digests keyed with a server
 //!   secret and compared in constant time; passwords as argon2id PHC strings, hashed on blocking
 //!   threads under a bound ([`Passwords`]). Neither is ever logged.
 //! - **No account enumeration.** By default ([`UnknownUser::Conceal`]) an unknown name and
-//!   phone get the same answer, status and timing as a known one, and the per-phone limits
-//!   count for both.
+//!   phone get the same answers, statuses and timing as a known one in every sequence a
+//!   stranger can play: each made-up pair is limited, guessed at and expired like a real one.
 //! - **Answers never wait for WhatsApp.** Messages go through a bounded queue; while the sender
 //!   cannot send, request-otp answers 503 for every phone alike.
-//! - **Limits.** A resend cooldown, a cap per phone per window, and a lockout after consecutive
-//!   failures that a new code does not reset (NIST SP 800-63B).
+//! - **Limits.** A resend cooldown, a cap per phone per window, a lockout after consecutive
+//!   failures that a new code does not reset (NIST SP 800-63B), and optional site-wide limits on
+//!   requests and on codes really sent ([`Policy`]).
 //! - **Clear errors.** Every bad input gets a 4xx JSON answer naming what is wrong, in
 //!   Indonesian or English (`Accept-Language`); a failing store gets a 503, never a panic.
 //!
@@ -95,13 +101,14 @@ pub use events::{Event, EventSink, MessageKind};
 pub use lang::Lang;
 pub use password::{PasswordCheck, PasswordError, Passwords};
 pub use phone::{MaskedPhone, PhoneError, PhoneNumber};
-pub use policy::{OtpRules, Policy, PolicyBuilder, PolicyError, UnknownUser};
+pub use policy::{OtpRules, Policy, PolicyBuilder, PolicyError, SiteRate, UnknownUser};
 pub use sender::{
     ConsoleSender, Delivered, Message, SendError, Sender, SenderProblem, SenderState, SenderStatus,
 };
 pub use service::{ForgotPassword, ForgotPasswordBuilder, ResponseBody};
 pub use store::{
-    CodeRecord, ConsumeOutcome, IssueOutcome, MemoryOtpStore, MemoryUserStore, NewCode, OtpStore,
-    PhoneLedger, Proof, Refusal, StoreError, User, UserId, UserStore, VerifyOutcome, names_match,
+    ClientAddress, ClientKey, CodeRecord, ConsumeOutcome, IssueOutcome, MemoryOtpStore,
+    MemoryUserStore, NewCode, OtpStore, PhoneLedger, Proof, Refusal, StoreError, User, UserId,
+    UserStore, VerifyOutcome, names_match,
 };
 pub use time::{Clock, ManualClock, SystemClock, Timestamp};

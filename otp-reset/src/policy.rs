@@ -17,7 +17,7 @@ pub enum UnknownUser {
 ///
 /// Defaults follow the seed (6-digit code, valid 15 minutes, 3 attempts, passwords of at least
 /// 6 characters) plus the limits it lacked: a 60-second resend cooldown, 5 codes per phone per
-/// hour, and a lockout that grows after 10 consecutive failures on one phone.
+/// hour, and a lockout that grows after 50 failed guesses in a row on one phone.
 ///
 /// ```
 /// use otp_reset::{Policy, UnknownUser};
@@ -43,6 +43,21 @@ pub struct Policy {
     unknown_user: UnknownUser,
     expose_code_for_development: bool,
     issue_reset_token: bool,
+    request_limit: Option<SiteRate>,
+    send_budget: Option<SiteRate>,
+}
+
+/// A site-wide rate: at most `count` per `per` on average, in bursts of at most `burst` (a
+/// token bucket that holds `burst` tokens and gains `count` every `per`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SiteRate {
+    /// How many per `per`.
+    pub count: u32,
+    /// The period `count` is spread over.
+    pub per: Duration,
+    /// The most at once, after a quiet spell.
+    pub burst: u32,
 }
 
 /// The subset of the [`Policy`] that an [`OtpStore`](crate::OtpStore) enforces.
@@ -62,8 +77,9 @@ pub struct OtpRules {
     pub max_sends_per_window: u32,
     /// The sliding window [`OtpRules::max_sends_per_window`] counts over.
     pub send_window: Duration,
-    /// Consecutive failed guesses on one phone, across codes, after which it gets no new code
-    /// for [`OtpRules::lockout_base`], doubling with every further failure.
+    /// Failed guesses in a row on one phone, across codes and clients, after which the phone
+    /// takes no guess and gets no new code for [`OtpRules::lockout_base`], doubling with every
+    /// further failure; only a reset token already handed out is still taken.
     pub lockout_threshold: u32,
     /// The first lockout's length.
     pub lockout_base: Duration,
@@ -79,7 +95,10 @@ impl OtpRules {
         resend_cooldown: Duration::from_secs(60),
         max_sends_per_window: 5,
         send_window: Duration::from_secs(60 * 60),
-        lockout_threshold: 10,
+        // Each client has only `max_attempts` guesses at a code, so the phone's lockout, which
+        // also locks the user out, comes only when many clients guessed: at 50, well within
+        // NIST SP 800-63B's 100, a 6-digit code has a 1 in 20,000 chance of being guessed.
+        lockout_threshold: 50,
         lockout_base: Duration::from_secs(15 * 60),
         lockout_max: Duration::from_secs(24 * 60 * 60),
     };
@@ -114,6 +133,8 @@ impl Default for Policy {
             unknown_user: UnknownUser::Conceal,
             expose_code_for_development: false,
             issue_reset_token: true,
+            request_limit: None,
+            send_budget: None,
         }
     }
 }
@@ -172,6 +193,16 @@ impl Policy {
     /// Whether a successful verification returns a single-use `resetToken` (default on).
     pub fn issues_reset_token(&self) -> bool {
         self.issue_reset_token
+    }
+
+    /// The site-wide limit on request-otp calls, known pairs or not (default none).
+    pub fn request_limit(&self) -> Option<SiteRate> {
+        self.request_limit
+    }
+
+    /// The site-wide budget of codes really sent (default none).
+    pub fn send_budget(&self) -> Option<SiteRate> {
+        self.send_budget
     }
 }
 
@@ -247,6 +278,28 @@ impl PolicyBuilder {
         self
     }
 
+    /// At most `count` request-otp calls per `per` across the whole site, known pairs or not,
+    /// in bursts of up to `count`; beyond it every caller gets 503 `busy`. Bounds the work and
+    /// the stand-ins a flood of made-up pairs can cause. `count` at least 1, `per` from 1
+    /// second to 1 day.
+    pub fn with_request_limit(mut self, count: u32, per: Duration) -> Self {
+        self.0.request_limit = Some(SiteRate {
+            count,
+            per,
+            burst: count,
+        });
+        self
+    }
+
+    /// At most `count` codes really sent per `per` across the whole site, in bursts of up to
+    /// `burst` (1 to `count`); beyond it request-otp answers 503 `busy` to every pair alike.
+    /// A WhatsApp account that messages many strangers fast is banned, and then nobody can
+    /// reset: this keeps the site's sending within what its number can bear.
+    pub fn with_send_budget(mut self, count: u32, per: Duration, burst: u32) -> Self {
+        self.0.send_budget = Some(SiteRate { count, per, burst });
+        self
+    }
+
     /// Checks every setting and returns the policy, or the first setting out of range.
     pub fn build(self) -> Result<Policy, PolicyError> {
         let p = self.0;
@@ -288,6 +341,23 @@ impl PolicyBuilder {
             "lockout_max",
             !r.lockout_base.is_zero() && r.lockout_base <= r.lockout_max,
             "base above zero and not above the maximum",
+        )?;
+        let rate_ok = |rate: Option<SiteRate>| {
+            rate.is_none_or(|rate| {
+                rate.count >= 1
+                    && (1..=rate.count).contains(&rate.burst)
+                    && (Duration::from_secs(1)..=day).contains(&rate.per)
+            })
+        };
+        check(
+            "request_limit",
+            rate_ok(p.request_limit),
+            "at least 1 per 1 second to 1 day",
+        )?;
+        check(
+            "send_budget",
+            rate_ok(p.send_budget),
+            "at least 1 per 1 second to 1 day, in bursts of 1 to that many",
         )?;
         check(
             "min_password_chars",
@@ -389,11 +459,11 @@ mod tests {
     fn lockout_starts_at_the_threshold_and_doubles_up_to_the_maximum() {
         let rules = OtpRules::DEFAULT;
         let base = rules.lockout_base;
-        assert_eq!(rules.lockout_after(9), None);
-        assert_eq!(rules.lockout_after(10), Some(base));
-        assert_eq!(rules.lockout_after(11), Some(base * 2));
-        assert_eq!(rules.lockout_after(12), Some(base * 4));
-        assert_eq!(rules.lockout_after(40), Some(rules.lockout_max));
+        assert_eq!(rules.lockout_after(49), None);
+        assert_eq!(rules.lockout_after(50), Some(base));
+        assert_eq!(rules.lockout_after(51), Some(base * 2));
+        assert_eq!(rules.lockout_after(52), Some(base * 4));
+        assert_eq!(rules.lockout_after(80), Some(rules.lockout_max));
         assert_eq!(rules.lockout_after(u32::MAX), Some(rules.lockout_max));
     }
 }

@@ -8,8 +8,9 @@ use common::{Answer, Harness, JOHN, RecordingSender};
 use http::{Method, Request, StatusCode};
 use http_body_util::Full;
 use otp_reset::{
-    CodeRecord, ConsumeOutcome, Digest, IssueOutcome, NewCode, OtpRules, OtpStore, PhoneNumber,
-    Policy, Proof, SenderProblem, SenderState, SenderStatus, StoreError, Timestamp, VerifyOutcome,
+    ClientKey, CodeRecord, ConsumeOutcome, Digest, IssueOutcome, NewCode, OtpRules, OtpStore,
+    PhoneNumber, Policy, Proof, SenderProblem, SenderState, SenderStatus, StoreError, Timestamp,
+    VerifyOutcome,
 };
 use serde_json::json;
 
@@ -238,6 +239,7 @@ impl OtpStore for DownOtps {
     async fn verify(
         &self,
         _: &PhoneNumber,
+        _: ClientKey,
         _: &Digest,
         _: &Digest,
         _: Timestamp,
@@ -248,6 +250,7 @@ impl OtpStore for DownOtps {
     async fn consume(
         &self,
         _: &PhoneNumber,
+        _: ClientKey,
         _: Proof,
         _: Timestamp,
         _: &OtpRules,

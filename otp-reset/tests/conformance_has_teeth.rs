@@ -6,20 +6,21 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use otp_reset::conformance::{otp, run};
+use otp_reset::store::{PhoneRecords, StandIns};
 use otp_reset::{
-    CodeRecord, ConsumeOutcome, Digest, IssueOutcome, NewCode, OtpRules, OtpStore, PhoneLedger,
-    PhoneNumber, Proof, StoreError, Timestamp, VerifyOutcome,
+    ClientKey, CodeRecord, ConsumeOutcome, Digest, IssueOutcome, NewCode, OtpRules, OtpStore,
+    PhoneLedger, PhoneNumber, Proof, StoreError, Timestamp, VerifyOutcome,
 };
 
 /// Read, wait, modify, write: the classic lost update.
 #[derive(Debug, Default)]
 struct RacyStore {
-    ledgers: Mutex<HashMap<PhoneNumber, PhoneLedger>>,
+    ledgers: Mutex<HashMap<PhoneNumber, (PhoneLedger, StandIns)>>,
 }
 
 impl RacyStore {
-    async fn step<T>(&self, phone: &PhoneNumber, step: impl FnOnce(&mut PhoneLedger) -> T) -> T {
-        let mut ledger = self
+    async fn step<T>(&self, phone: &PhoneNumber, step: impl FnOnce(PhoneRecords<'_>) -> T) -> T {
+        let (mut ledger, mut stand_ins) = self
             .ledgers
             .lock()
             .unwrap()
@@ -27,8 +28,14 @@ impl RacyStore {
             .cloned()
             .unwrap_or_default();
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-        let result = step(&mut ledger);
-        self.ledgers.lock().unwrap().insert(*phone, ledger);
+        let result = step(PhoneRecords {
+            ledger: &mut ledger,
+            stand_ins: &mut stand_ins,
+        });
+        self.ledgers
+            .lock()
+            .unwrap()
+            .insert(*phone, (ledger, stand_ins));
         result
     }
 }
@@ -41,28 +48,34 @@ impl OtpStore for RacyStore {
         now: Timestamp,
         rules: &OtpRules,
     ) -> Result<IssueOutcome, StoreError> {
-        Ok(self.step(phone, |l| l.issue(code, now, rules)).await)
+        Ok(self.step(phone, |mut p| p.issue(code, now, rules)).await)
     }
     async fn verify(
         &self,
         phone: &PhoneNumber,
+        client: ClientKey,
         candidate: &Digest,
         token: &Digest,
         now: Timestamp,
         rules: &OtpRules,
     ) -> Result<VerifyOutcome, StoreError> {
         Ok(self
-            .step(phone, |l| l.verify(candidate, token, now, rules))
+            .step(phone, |mut p| {
+                p.verify(client, candidate, token, now, rules)
+            })
             .await)
     }
     async fn consume(
         &self,
         phone: &PhoneNumber,
+        client: ClientKey,
         proof: Proof,
         now: Timestamp,
         rules: &OtpRules,
     ) -> Result<ConsumeOutcome, StoreError> {
-        Ok(self.step(phone, |l| l.consume(proof, now, rules)).await)
+        Ok(self
+            .step(phone, |mut p| p.consume(client, proof, now, rules))
+            .await)
     }
     async fn restore(
         &self,
@@ -70,7 +83,7 @@ impl OtpStore for RacyStore {
         record: CodeRecord,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
-        Ok(self.step(phone, |l| l.restore(record, now)).await)
+        Ok(self.step(phone, |p| p.ledger.restore(record, now)).await)
     }
     async fn purge_expired(&self, _: Timestamp, _: &OtpRules) -> Result<usize, StoreError> {
         Ok(0)

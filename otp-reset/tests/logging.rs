@@ -82,4 +82,15 @@ async fn logs_and_events_mask_the_phone_and_never_show_codes_tokens_or_passwords
         log.contains("otp_reset::event"),
         "events go through tracing:\n{log}"
     );
+    assert!(
+        !log.contains("known user") && !log.contains("known_user"),
+        "the log does not say whether a pair is a user's:\n{log}"
+    );
+
+    let _console = otp_reset::ConsoleSender::new();
+    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        log.contains("WARN") && log.contains("console sender prints every code"),
+        "making a console sender warns that codes reach the terminal:\n{log}"
+    );
 }

@@ -161,7 +161,7 @@ async fn reveal_answers_an_unknown_pair_with_the_seeds_404() {
 }
 
 #[tokio::test]
-async fn reveal_still_counts_unknown_pairs_against_the_limits() {
+async fn reveal_limits_each_made_up_pair_but_never_the_user() {
     let h = Harness::with_policy(
         Policy::builder()
             .with_unknown_user(UnknownUser::Reveal)
@@ -172,12 +172,13 @@ async fn reveal_still_counts_unknown_pairs_against_the_limits() {
         h.request_otp(("Jane Roe", JOHN.1)).await.status,
         StatusCode::NOT_FOUND
     );
-    let guess = h.request_otp(("Joan Roe", JOHN.1)).await;
+    let again = h.request_otp(("jane  roe", JOHN.1)).await;
     assert_eq!(
-        guess.status,
+        again.status,
         StatusCode::TOO_MANY_REQUESTS,
-        "names cannot be guessed without limit"
+        "one made-up pair cannot be asked for without limit"
     );
+    assert_eq!(h.request_otp(JOHN).await.status, StatusCode::OK);
 }
 
 #[tokio::test]
@@ -244,17 +245,19 @@ async fn at_most_five_codes_per_phone_per_hour() {
 }
 
 #[tokio::test]
-async fn the_limits_count_for_unknown_pairs_too() {
+async fn a_made_up_pair_is_limited_like_a_real_one_but_apart_from_it() {
     let h = Harness::new();
     assert_eq!(
         h.request_otp(("Jane Roe", JOHN.1)).await.status,
         StatusCode::OK
     );
-    let answer = h.request_otp(JOHN).await;
+    let again = h.request_otp(("Jane Roe", JOHN.1)).await;
+    assert_eq!(again.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(again.error(), "cooldown", "as a real pair would be told");
     assert_eq!(
-        answer.status,
-        StatusCode::TOO_MANY_REQUESTS,
-        "the cooldown does not reveal who exists"
+        h.request_otp(JOHN).await.status,
+        StatusCode::OK,
+        "a stranger's request never holds back the user's"
     );
 }
 
@@ -319,19 +322,25 @@ async fn a_full_queue_refuses_with_503() {
 }
 
 #[tokio::test]
-async fn ten_failures_in_a_row_lock_the_phone_out_of_new_codes() {
+async fn fifty_failures_from_many_clients_lock_the_phone_out() {
     let h = Harness::new();
-    for _ in 0..4 {
-        let code = h.code_for(JOHN).await;
+    let code = h.code_for(JOHN).await;
+    let wrong = common::wrong_code(&code);
+    for client in 0..17 {
         for _ in 0..3 {
-            h.verify_otp(JOHN.1, &common::wrong_code(&code)).await;
-        }
-        h.clock.advance(Duration::from_secs(60));
-        if h.event_names().contains(&"locked") {
-            break;
+            h.verify_otp_from(&format!("203.0.113.{client}"), JOHN.1, &wrong)
+                .await;
         }
     }
     assert!(h.event_names().contains(&"locked"));
+    let guess = h.verify_otp_from("198.51.100.1", JOHN.1, &code).await;
+    assert_eq!(guess.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        guess.error(),
+        "locked_out",
+        "not even the right code while locked"
+    );
+    h.clock.advance(Duration::from_secs(60));
     let answer = h.request_otp(JOHN).await;
     assert_eq!(answer.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(answer.error(), "locked_out");
@@ -350,4 +359,61 @@ async fn english_is_answered_to_clients_that_prefer_it() {
         )
         .await;
     assert_eq!(answer.message(), "Name is required");
+}
+
+#[tokio::test]
+async fn the_site_send_budget_answers_busy_to_every_pair_alike() {
+    let hour = Duration::from_secs(3600);
+    let h = Harness::with_policy(
+        Policy::builder()
+            .with_send_budget(2, hour, 2)
+            .build()
+            .unwrap(),
+    );
+    assert_eq!(
+        h.request_otp(("Jane Roe", JOHN.1)).await.status,
+        StatusCode::OK,
+        "a made-up pair sends nothing and spends nothing"
+    );
+    h.code_for(JOHN).await;
+    h.code_for(SITI).await;
+    for pair in [("Nobody", "081311112222"), ("Siti Aminah", "081298765432")] {
+        let answer = h.request_otp(pair).await;
+        assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(answer.error(), "busy");
+        assert_eq!(
+            answer.headers["retry-after"], "1800",
+            "one send per half hour"
+        );
+    }
+    h.clock.advance(Duration::from_secs(1800));
+    assert_eq!(
+        h.request_otp(("Nobody", "081311112222")).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(h.sender.sent().len(), 2);
+}
+
+#[tokio::test]
+async fn the_site_request_limit_answers_busy_beyond_it() {
+    let minute = Duration::from_secs(60);
+    let h = Harness::with_policy(
+        Policy::builder()
+            .with_request_limit(3, minute)
+            .build()
+            .unwrap(),
+    );
+    for n in 0..3 {
+        let phone = format!("08131111222{n}");
+        assert_eq!(
+            h.request_otp(("Nobody", &phone)).await.status,
+            StatusCode::OK
+        );
+    }
+    let answer = h.request_otp(JOHN).await;
+    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(answer.error(), "busy");
+    assert_eq!(answer.headers["retry-after"], "20");
+    h.clock.advance(Duration::from_secs(20));
+    assert_eq!(h.request_otp(JOHN).await.status, StatusCode::OK);
 }

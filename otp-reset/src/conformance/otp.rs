@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::store::{
-    CodeRecord, ConsumeOutcome, IssueOutcome, NewCode, Proof, Refusal, VerifyOutcome,
+    ClientKey, CodeRecord, ConsumeOutcome, IssueOutcome, NewCode, PairKey, Proof, Refusal,
+    VerifyOutcome,
 };
 use crate::{
     Clock, Digest, Lang, OtpId, OtpRules, OtpStore, PhoneNumber, SystemClock, Timestamp, UserId,
@@ -35,18 +36,28 @@ fn t0() -> Timestamp {
     SystemClock.now()
 }
 
+/// The user's own client, and two strangers'.
+const USER: ClientKey = ClientKey::UNKNOWN;
+
+fn stranger(n: u64) -> ClientKey {
+    ClientKey::from_u64(1000 + n)
+}
+
 fn new_code(byte: u8) -> NewCode {
     NewCode {
         otp_id: OtpId::generate(),
         digest: digest(byte),
         user_id: Some(UserId("1".into())),
+        pair: PairKey::from_u64(1),
         lang: Lang::Id,
     }
 }
 
-fn stand_in() -> NewCode {
+/// A stand-in for the made-up pair `pair` (never 1, the user's).
+fn stand_in(pair: u64) -> NewCode {
     NewCode {
         user_id: None,
+        pair: PairKey::from_u64(pair),
         ..new_code(WRONG)
     }
 }
@@ -88,8 +99,19 @@ async fn verify<O: OtpStore>(
     now: Timestamp,
     rules: &OtpRules,
 ) -> VerifyOutcome {
+    verify_by(store, USER, phone, byte, now, rules).await
+}
+
+async fn verify_by<O: OtpStore>(
+    store: &O,
+    client: ClientKey,
+    phone: &PhoneNumber,
+    byte: u8,
+    now: Timestamp,
+    rules: &OtpRules,
+) -> VerifyOutcome {
     store
-        .verify(phone, &digest(byte), &digest(TOKEN), now, rules)
+        .verify(phone, client, &digest(byte), &digest(TOKEN), now, rules)
         .await
         .unwrap_or_else(|e| panic!("verify failed: {e}"))
 }
@@ -101,8 +123,19 @@ async fn consume<O: OtpStore>(
     now: Timestamp,
     rules: &OtpRules,
 ) -> ConsumeOutcome {
+    consume_by(store, USER, phone, proof, now, rules).await
+}
+
+async fn consume_by<O: OtpStore>(
+    store: &O,
+    client: ClientKey,
+    phone: &PhoneNumber,
+    proof: Proof,
+    now: Timestamp,
+    rules: &OtpRules,
+) -> ConsumeOutcome {
     store
-        .consume(phone, proof, now, rules)
+        .consume(phone, client, proof, now, rules)
         .await
         .unwrap_or_else(|e| panic!("consume failed: {e}"))
 }
@@ -182,14 +215,14 @@ pub async fn wrong_guesses_count_down_the_attempts<O: OtpStore>(make: impl Futur
     );
 }
 
-/// 50 wrong guesses at once: exactly `max_attempts` are counted, each attempts-left value is
-/// reported once, and the code is used up afterwards.
+/// 30 wrong guesses at once from one client: exactly `max_attempts` are counted on the code,
+/// each attempts-left value is reported once, and the code is used up for that client.
 pub async fn concurrent_wrong_guesses_never_exceed_the_limit<O: OtpStore>(
     make: impl Future<Output = O>,
 ) {
     let (store, r, now) = (Arc::new(make.await), rules(), t0());
     issued(&*store, &phone(1), RIGHT, now, &r).await;
-    let outcomes = race(&store, 50, move |store, _| async move {
+    let outcomes = race(&store, 30, move |store, _| async move {
         verify(&*store, &phone(1), WRONG, now, &r).await
     })
     .await;
@@ -208,7 +241,7 @@ pub async fn concurrent_wrong_guesses_never_exceed_the_limit<O: OtpStore>(
         left_seen, expected,
         "each attempts-left value must be reported exactly once"
     );
-    assert_eq!(exhausted, 50 - r.max_attempts as usize);
+    assert_eq!(exhausted, 30 - r.max_attempts as usize);
     assert_eq!(
         verify(&*store, &phone(1), RIGHT, now, &r).await,
         VerifyOutcome::AttemptsExhausted
@@ -454,34 +487,47 @@ pub async fn failures_survive_a_new_code_and_lock_the_phone<O: OtpStore>(
     issued(&store, &phone(1), RIGHT, now.plus(r.lockout_base), &r).await;
 }
 
-/// Each failure past the threshold doubles the lockout.
+/// While the phone is locked out no guess is taken; each failure after the lockout ends
+/// doubles the next one.
 pub async fn lockout_grows_with_further_failures<O: OtpStore>(make: impl Future<Output = O>) {
-    let (store, r, mut at) = (make.await, strict_rules(), t0());
-    let mut last_failure = at;
-    for _ in 0..2 {
-        issued(&store, &phone(1), RIGHT, at, &r).await;
-        for _ in 0..3 {
-            verify(&store, &phone(1), WRONG, at, &r).await;
-        }
-        last_failure = at;
-        at = at.plus(r.resend_cooldown);
+    let (store, r, start) = (make.await, strict_rules(), t0());
+    issued(&store, &phone(1), RIGHT, start, &r).await;
+    for n in 0..4 {
+        verify_by(&store, stranger(n), &phone(1), WRONG, start, &r).await;
     }
-    // Six failures in a row, two past the threshold of four: four times the base lockout.
-    let probe = last_failure.plus(r.lockout_base);
+    assert_eq!(
+        verify_by(
+            &store,
+            stranger(9),
+            &phone(1),
+            WRONG,
+            start.plus(SECOND),
+            &r
+        )
+        .await,
+        VerifyOutcome::LockedOut {
+            retry_after: r.lockout_base - SECOND
+        },
+        "a locked phone takes no guess"
+    );
+    let after = start.plus(r.lockout_base);
+    issued(&store, &phone(1), RIGHT, after, &r).await;
+    assert!(matches!(
+        verify_by(&store, stranger(9), &phone(1), WRONG, after, &r).await,
+        VerifyOutcome::Mismatch {
+            consecutive_failures: 5,
+            ..
+        }
+    ));
+    let probe = after.plus(r.lockout_base);
     assert_eq!(
         issue(&store, &phone(1), new_code(RIGHT), probe, &r).await,
         IssueOutcome::Refused(Refusal::LockedOut {
-            retry_after: r.lockout_base * 3
-        })
+            retry_after: r.lockout_base
+        }),
+        "one failure past the threshold: twice the base"
     );
-    issued(
-        &store,
-        &phone(1),
-        RIGHT,
-        last_failure.plus(r.lockout_base * 4),
-        &r,
-    )
-    .await;
+    issued(&store, &phone(1), RIGHT, after.plus(r.lockout_base * 2), &r).await;
 }
 
 /// The right code resets the phone's failures.
@@ -523,31 +569,305 @@ pub async fn consumed_record_names_its_user_and_language<O: OtpStore>(
     assert_eq!(record.expires_at, now.plus(r.code_ttl));
 }
 
-/// A stand-in for a pair that matches no user is limited and replaced exactly like a real code.
-pub async fn stand_in_counts_like_a_real_code<O: OtpStore>(make: impl Future<Output = O>) {
+/// A stand-in never replaces, expires or limits the user's code: the user's right code still
+/// verifies, and the user's own cooldown and sends are counted from the user's codes alone.
+pub async fn stand_in_never_touches_the_users_code<O: OtpStore>(make: impl Future<Output = O>) {
     let (store, r, now) = (make.await, rules(), t0());
+    let id = issued(&store, &phone(1), RIGHT, now, &r).await;
+    let mut at = now.plus(SECOND);
+    for pair in 2..2 + u64::from(r.max_sends_per_window) + 1 {
+        assert_eq!(
+            issue(&store, &phone(1), stand_in(pair), at, &r).await,
+            IssueOutcome::Issued,
+            "each made-up pair has its own limits"
+        );
+        at = at.plus(SECOND);
+    }
     assert_eq!(
-        issue(&store, &phone(1), stand_in(), now, &r).await,
-        IssueOutcome::Issued
+        issue(&store, &phone(1), new_code(RIGHT), at, &r).await,
+        IssueOutcome::Refused(Refusal::Cooldown {
+            retry_after: r.resend_cooldown - now.until(at)
+        }),
+        "the user's cooldown runs from the user's own code"
     );
+    assert_eq!(
+        verify(&store, &phone(1), RIGHT, at, &r).await,
+        VerifyOutcome::Verified { otp_id: id },
+        "the user's right code verifies whatever strangers asked for since"
+    );
+    let later = now.plus(r.resend_cooldown);
+    issued(&store, &phone(1), RIGHT, later, &r).await;
+}
+
+/// A stand-in is limited per pair exactly as a real code is per user: the same cooldown, the
+/// same send cap, answered with the same waits.
+pub async fn stand_in_is_limited_per_pair_like_a_user<O: OtpStore>(make: impl Future<Output = O>) {
+    let (store, r, start) = (make.await, rules(), t0());
+    let script = |code: fn() -> NewCode, phone: PhoneNumber| {
+        let store = &store;
+        async move {
+            let mut outcomes = Vec::new();
+            let mut now = start;
+            outcomes.push(issue(store, &phone, code(), now, &r).await);
+            outcomes.push(issue(store, &phone, code(), now.plus(SECOND), &r).await);
+            for _ in 1..r.max_sends_per_window {
+                now = now.plus(r.resend_cooldown);
+                outcomes.push(issue(store, &phone, code(), now, &r).await);
+            }
+            now = now.plus(r.resend_cooldown);
+            outcomes.push(issue(store, &phone, code(), now, &r).await);
+            outcomes.push(issue(store, &phone, code(), start.plus(r.send_window), &r).await);
+            outcomes
+        }
+    };
+    let real = script(|| new_code(RIGHT), phone(1)).await;
+    let made_up = script(|| stand_in(2), phone(2)).await;
+    assert_eq!(real, made_up);
     assert!(matches!(
-        issue(&store, &phone(1), new_code(RIGHT), now.plus(SECOND), &r).await,
+        real[1],
         IssueOutcome::Refused(Refusal::Cooldown { .. })
     ));
     assert!(matches!(
-        verify(&store, &phone(1), RIGHT, now, &r).await,
+        real[real.len() - 2],
+        IssueOutcome::Refused(Refusal::SendCap { .. })
+    ));
+}
+
+/// A guess that proves nothing is answered by the phone's newest code, real or stand-in, and
+/// counted there; the user's right code verifies all the same.
+pub async fn wrong_guesses_are_answered_by_the_newest_code<O: OtpStore>(
+    make: impl Future<Output = O>,
+) {
+    let (store, r, now) = (make.await, rules(), t0());
+    let id = issued(&store, &phone(1), RIGHT, now, &r).await;
+    for left in [2, 1] {
+        assert!(matches!(
+            verify_by(&store, stranger(1), &phone(1), WRONG, now, &r).await,
+            VerifyOutcome::Mismatch { attempts_left, .. } if attempts_left == left
+        ));
+    }
+    let later = now.plus(SECOND);
+    issue(&store, &phone(1), stand_in(2), later, &r).await;
+    assert!(
+        matches!(
+            verify_by(&store, stranger(1), &phone(1), WRONG, later, &r).await,
+            VerifyOutcome::Mismatch {
+                attempts_left: 2,
+                consecutive_failures: 3
+            }
+        ),
+        "the newer stand-in answers, with its own attempts; the phone counts every failure"
+    );
+    assert_eq!(
+        verify_by(&store, stranger(1), &phone(1), RIGHT, later, &r).await,
+        VerifyOutcome::Mismatch {
+            attempts_left: 1,
+            consecutive_failures: 4
+        },
+        "a stranger who used up their guesses at the user's code gets none more at it, not even \
+         the right one, and is answered by the newest code"
+    );
+    assert_eq!(
+        verify(&store, &phone(1), RIGHT, later, &r).await,
+        VerifyOutcome::Verified { otp_id: id }
+    );
+}
+
+/// A stranger's wrong guesses use up the stranger's attempts, never the user's.
+pub async fn a_strangers_guesses_never_use_up_the_users_attempts<O: OtpStore>(
+    make: impl Future<Output = O>,
+) {
+    let (store, r, now) = (make.await, rules(), t0());
+    let id = issued(&store, &phone(1), RIGHT, now, &r).await;
+    for _ in 0..r.max_attempts {
+        verify_by(&store, stranger(1), &phone(1), WRONG, now, &r).await;
+    }
+    assert_eq!(
+        verify_by(&store, stranger(1), &phone(1), RIGHT, now, &r).await,
+        VerifyOutcome::AttemptsExhausted
+    );
+    assert!(matches!(
+        verify(&store, &phone(1), WRONG, now, &r).await,
         VerifyOutcome::Mismatch {
             attempts_left: 2,
             ..
         }
     ));
-    let later = now.plus(r.resend_cooldown);
-    let id = issued(&store, &phone(1), RIGHT, later, &r).await;
     assert_eq!(
-        verify(&store, &phone(1), RIGHT, later, &r).await,
-        VerifyOutcome::Verified { otp_id: id },
-        "a real code replaces a stand-in"
+        verify(&store, &phone(1), RIGHT, now, &r).await,
+        VerifyOutcome::Verified { otp_id: id }
     );
+}
+
+/// Once a code is verified, no wrong guess (at verification or at reset, by code or by token)
+/// revokes the reset token handed out.
+pub async fn no_guess_revokes_a_reset_token<O: OtpStore>(make: impl Future<Output = O>) {
+    let (store, r, now) = (make.await, rules(), t0());
+    let id = issued(&store, &phone(1), RIGHT, now, &r).await;
+    verify(&store, &phone(1), RIGHT, now, &r).await;
+    for n in 1..=3 {
+        for _ in 0..r.max_attempts {
+            verify_by(&store, stranger(n), &phone(1), WRONG, now, &r).await;
+            consume_by(
+                &store,
+                stranger(n),
+                &phone(1),
+                Proof::Code(digest(WRONG)),
+                now,
+                &r,
+            )
+            .await;
+            let token = Proof::ResetToken(digest(WRONG));
+            consume_by(&store, stranger(n), &phone(1), token, now, &r).await;
+        }
+    }
+    match consume(&store, &phone(1), Proof::ResetToken(digest(TOKEN)), now, &r).await {
+        ConsumeOutcome::Consumed(record) => assert_eq!(record.otp_id, id),
+        other => panic!("the reset token must still be good, got {other:?}"),
+    }
+}
+
+/// The lockout counts every client's failures on the phone, refuses guesses and new codes
+/// alike, and still takes a reset token handed out before it.
+pub async fn lockout_counts_every_client_and_spares_a_reset_token<O: OtpStore>(
+    make: impl Future<Output = O>,
+) {
+    let (store, r, now) = (make.await, strict_rules(), t0());
+    issued(&store, &phone(1), RIGHT, now, &r).await;
+    verify(&store, &phone(1), RIGHT, now, &r).await;
+    for n in 0..r.lockout_threshold {
+        let client = stranger(u64::from(n % 2));
+        verify_by(&store, client, &phone(1), WRONG, now, &r).await;
+    }
+    let locked = VerifyOutcome::LockedOut {
+        retry_after: r.lockout_base,
+    };
+    assert_eq!(
+        verify_by(&store, stranger(7), &phone(1), WRONG, now, &r).await,
+        locked
+    );
+    assert_eq!(verify(&store, &phone(1), RIGHT, now, &r).await, locked);
+    assert!(matches!(
+        issue(
+            &store,
+            &phone(1),
+            new_code(RIGHT),
+            now.plus(r.resend_cooldown),
+            &r
+        )
+        .await,
+        IssueOutcome::Refused(Refusal::LockedOut { .. })
+    ));
+    assert!(matches!(
+        consume(&store, &phone(1), Proof::ResetToken(digest(TOKEN)), now, &r).await,
+        ConsumeOutcome::Consumed(_)
+    ));
+}
+
+/// Ten clients guessing at once: each gets exactly its own attempts, and the phone counts
+/// every failure once.
+pub async fn concurrent_guesses_count_per_client<O: OtpStore>(make: impl Future<Output = O>) {
+    let r = OtpRules {
+        lockout_threshold: 1000,
+        ..OtpRules::DEFAULT
+    };
+    let (store, now) = (Arc::new(make.await), t0());
+    issued(&*store, &phone(1), RIGHT, now, &r).await;
+    let outcomes = race(&store, 50, move |store, i| async move {
+        let client = stranger(u64::from(i % 10));
+        (
+            client,
+            verify_by(&*store, client, &phone(1), WRONG, now, &r).await,
+        )
+    })
+    .await;
+    let mut left_by_client: HashMap<ClientKey, Vec<u32>> = HashMap::new();
+    let mut failures = Vec::new();
+    for (client, outcome) in outcomes {
+        match outcome {
+            VerifyOutcome::Mismatch {
+                attempts_left,
+                consecutive_failures,
+            } => {
+                left_by_client
+                    .entry(client)
+                    .or_default()
+                    .push(attempts_left);
+                failures.push(consecutive_failures);
+            }
+            VerifyOutcome::AttemptsExhausted => {}
+            other => panic!("unexpected outcome of a wrong guess: {other:?}"),
+        }
+    }
+    assert_eq!(left_by_client.len(), 10);
+    for (client, mut left) in left_by_client {
+        left.sort_unstable();
+        assert_eq!(left, vec![0, 1, 2], "client {client:?}");
+    }
+    failures.sort_unstable();
+    failures.dedup();
+    assert_eq!(
+        failures.len(),
+        30,
+        "each counted failure has its own number"
+    );
+    assert_eq!(
+        verify(&*store, &phone(1), WRONG, now, &r).await,
+        VerifyOutcome::Mismatch {
+            attempts_left: 2,
+            consecutive_failures: 51
+        },
+        "the user still has every attempt; the phone counted all fifty guesses"
+    );
+}
+
+/// Whatever a stranger plays on a number (codes asked for under several names, guesses,
+/// waits, expiry, purges), a real pair and a made-up one give the same outcomes.
+pub async fn stand_ins_and_real_codes_answer_alike<O: OtpStore>(make: impl Future<Output = O>) {
+    let store = make.await;
+    let start = t0();
+    let play = |phone: PhoneNumber, first: NewCode| {
+        let store = &store;
+        async move {
+            let r = rules();
+            let mut seen = Vec::new();
+            let mut now = start;
+            let guess = |now: Timestamp| verify_by(store, stranger(1), &phone, WRONG, now, &r);
+            seen.push(format!("{:?}", issue(store, &phone, first, now, &r).await));
+            seen.push(format!("{:?}", guess(now).await));
+            seen.push(format!("{:?}", guess(now).await));
+            now = now.plus(SECOND);
+            seen.push(format!(
+                "{:?}",
+                issue(store, &phone, stand_in(7), now, &r).await
+            ));
+            seen.push(format!("{:?}", guess(now).await));
+            now = now.plus(r.resend_cooldown);
+            seen.push(format!(
+                "{:?}",
+                issue(store, &phone, stand_in(8), now, &r).await
+            ));
+            for _ in 0..4 {
+                seen.push(format!("{:?}", guess(now).await));
+            }
+            now = now.plus(r.code_ttl);
+            seen.push(format!("{:?}", guess(now).await));
+            let purged = store
+                .purge_expired(now, &r)
+                .await
+                .unwrap_or_else(|e| panic!("purge failed: {e}"));
+            seen.push(format!("purged {purged}"));
+            seen.push(format!("{:?}", guess(now).await));
+            seen.push(format!(
+                "{:?}",
+                issue(store, &phone, stand_in(8), now, &r).await
+            ));
+            seen
+        }
+    };
+    let real = play(phone(1), new_code(RIGHT)).await;
+    let made_up = play(phone(2), stand_in(2)).await;
+    assert_eq!(real, made_up);
 }
 
 /// Purging removes expired codes and keeps live ones.

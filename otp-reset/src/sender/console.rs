@@ -8,14 +8,27 @@ use crate::PhoneNumber;
 /// Prints each message, code included, on standard error instead of sending it: for
 /// development, where the developer reads the code off the terminal. It writes to the terminal,
 /// not to the log, and is always [`SenderState::Ready`]. Never use it in production: anyone who
-/// reads the server's terminal reads every code.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct ConsoleSender;
+/// reads the server's terminal reads every code. Making one logs a warning that says so.
+#[derive(Clone, Copy, Debug)]
+pub struct ConsoleSender {
+    _warned: (),
+}
 
 impl ConsoleSender {
-    /// A console sender.
+    /// A console sender; warns in the log that codes and full numbers go to the terminal.
     pub fn new() -> Self {
-        Self
+        tracing::warn!(
+            target: "otp_reset",
+            "the console sender prints every code and full phone number on this terminal \
+             instead of sending it: for development only, never in production"
+        );
+        Self { _warned: () }
+    }
+}
+
+impl Default for ConsoleSender {
+    fn default() -> Self {
+        Self::new()
     }
 }
 

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use zeroize::Zeroizing;
 
+use super::budget::Bucket;
 use super::{ForgotPassword, Inner};
 use crate::events::Events;
 use crate::sender::outbox::Outbox;
@@ -130,7 +131,11 @@ impl<U: UserStore, O: OtpStore> ForgotPasswordBuilder<U, O> {
             events.clone(),
             self.outbox_capacity,
         );
+        let now = self.clock.now();
+        let bucket = |rate: Option<crate::SiteRate>| rate.map(|rate| Bucket::new(rate, now));
         let inner = Arc::new(Inner {
+            request_limit: bucket(self.policy.request_limit()),
+            send_budget: bucket(self.policy.send_budget()),
             users: self.users,
             otps: self.otps,
             sender: self.sender,

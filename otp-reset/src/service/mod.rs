@@ -1,6 +1,7 @@
 //! The flow as a `tower::Service`: routing, and what the routes share.
 
 mod body;
+mod budget;
 mod builder;
 mod reply;
 mod request_otp;
@@ -26,7 +27,8 @@ use crate::events::{Event, Events};
 use crate::lang::{Lang, Msg};
 use crate::sender::outbox::Outbox;
 use crate::{
-    Clock, CodeHasher, OtpStore, Passwords, PhoneNumber, Policy, Sender, StoreError, UserStore,
+    ClientAddress, ClientKey, Clock, CodeHasher, OtpStore, Passwords, PhoneNumber, Policy, Sender,
+    StoreError, UserStore,
 };
 
 /// The forgot-password flow as a `tower::Service<http::Request<B>>`, generic over its stores.
@@ -61,6 +63,10 @@ pub(crate) struct Inner<U, O> {
     events: Events,
     clock: Arc<dyn Clock>,
     max_body_bytes: usize,
+    /// The site-wide request-otp limit, if any.
+    request_limit: Option<budget::Bucket>,
+    /// The site-wide budget of codes sent, if any.
+    send_budget: Option<budget::Bucket>,
 }
 
 impl<U, O> Clone for ForgotPassword<U, O> {
@@ -192,11 +198,17 @@ impl<U: UserStore, O: OtpStore> Inner<U, O> {
         if route == Route::BotStatus {
             return Ok(self.bot_status());
         }
+        let client = request
+            .extensions()
+            .get::<ClientAddress>()
+            .map_or(ClientKey::UNKNOWN, |&address| {
+                self.codes.client_key(address)
+            });
         let fields = Fields::read(request, self.max_body_bytes).await?;
         match route {
             Route::RequestOtp => self.request_otp(&fields, lang).await,
-            Route::VerifyOtp => self.verify_otp(&fields).await,
-            Route::ResetPassword => self.reset_password(&fields).await,
+            Route::VerifyOtp => self.verify_otp(&fields, client).await,
+            Route::ResetPassword => self.reset_password(&fields, client).await,
             Route::BotStatus => Ok(self.bot_status()),
         }
     }

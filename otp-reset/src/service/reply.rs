@@ -126,8 +126,13 @@ impl ApiError {
     }
 
     pub(crate) fn busy() -> Self {
+        Self::busy_for(Duration::from_secs(5))
+    }
+
+    /// 503 `busy`, to be tried again after `wait` (at least a second).
+    pub(crate) fn busy_for(wait: Duration) -> Self {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", Msg::Busy)
-            .with_retry_after(Duration::from_secs(5))
+            .with_retry_after(wait.max(Duration::from_secs(1)))
     }
 
     /// 503 with a generic message; the cause is logged by the caller.

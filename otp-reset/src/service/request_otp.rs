@@ -25,6 +25,16 @@ impl<U: UserStore, O: OtpStore> Inner<U, O> {
         if sender_ready && !self.outbox.has_room() {
             return Err(ApiError::busy());
         }
+        // The site-wide limits answer every pair alike. A send token is taken for a stand-in
+        // too and given back when it is not sent, so made-up pairs never use up the budget.
+        let started = self.clock.now();
+        if let Some(limit) = &self.request_limit {
+            limit.take(started).map_err(ApiError::busy_for)?.spend();
+        }
+        let send_token = match &self.send_budget {
+            Some(budget) if sender_ready => Some(budget.take(started).map_err(ApiError::busy_for)?),
+            _ => None,
+        };
 
         let user = self.users.find_by_name_and_phone(name, &phone).await?;
         let code = OtpCode::generate(self.policy.code_length());
@@ -39,6 +49,7 @@ impl<U: UserStore, O: OtpStore> Inner<U, O> {
                 Digest::unmatchable()
             },
             user_id: user.map(|user| user.id),
+            pair: self.codes.pair_key(&phone, name),
             lang,
         };
         let otp_id = new_code.otp_id;
@@ -87,6 +98,9 @@ impl<U: UserStore, O: OtpStore> Inner<U, O> {
             };
             // A stand-in goes through the queue too, and is dropped at its end.
             place.send(known_user.then_some(Envelope { to: phone, message }));
+            if known_user && let Some(token) = send_token {
+                token.spend();
+            }
         }
         Ok(reply)
     }

@@ -10,8 +10,8 @@ use super::reply::{ApiError, Reply};
 use crate::events::Event;
 use crate::lang::Msg;
 use crate::sender::outbox::Envelope;
-use crate::store::{ConsumeOutcome, Proof};
-use crate::{Message, OtpStore, PhoneNumber, UserStore};
+use crate::store::{ConsumeOutcome, Proof, Refusal};
+use crate::{ClientKey, Message, OtpStore, PhoneNumber, UserStore};
 
 impl<U: UserStore, O: OtpStore> Inner<U, O> {
     /// The code is consumed first, atomically, so of any number of racing resets exactly one
@@ -23,6 +23,7 @@ impl<U: UserStore, O: OtpStore> Inner<U, O> {
     pub(super) async fn reset_password(
         self: &Arc<Self>,
         fields: &Fields,
+        client: ClientKey,
     ) -> Result<Reply, ApiError> {
         let phone = self.phone(fields)?;
         let token = fields.optional("resetToken", 128)?;
@@ -33,24 +34,29 @@ impl<U: UserStore, O: OtpStore> Inner<U, O> {
         let password = Zeroizing::new(self.new_password(fields)?.to_owned());
 
         let inner = Arc::clone(self);
-        tokio::spawn(async move { inner.consume_and_replace(phone, proof, password).await })
-            .await
-            .unwrap_or_else(|failure| {
-                tracing::error!(target: "otp_reset", error = %failure, "reset task failed");
-                Err(ApiError::server_trouble())
-            })
+        tokio::spawn(async move {
+            inner
+                .consume_and_replace(phone, client, proof, password)
+                .await
+        })
+        .await
+        .unwrap_or_else(|failure| {
+            tracing::error!(target: "otp_reset", error = %failure, "reset task failed");
+            Err(ApiError::server_trouble())
+        })
     }
 
     async fn consume_and_replace(
         &self,
         phone: PhoneNumber,
+        client: ClientKey,
         proof: Proof,
         password: Zeroizing<String>,
     ) -> Result<Reply, ApiError> {
         let now = self.clock.now();
         let record = match self
             .otps
-            .consume(&phone, proof, now, self.policy.otp_rules())
+            .consume(&phone, client, proof, now, self.policy.otp_rules())
             .await?
         {
             ConsumeOutcome::Consumed(record) => record,
@@ -66,6 +72,9 @@ impl<U: UserStore, O: OtpStore> Inner<U, O> {
             ConsumeOutcome::AttemptsExhausted => return Err(Self::attempts_exhausted()),
             ConsumeOutcome::Expired => return Err(Self::expired()),
             ConsumeOutcome::NoCode => return Err(Self::no_code()),
+            ConsumeOutcome::LockedOut { retry_after } => {
+                return Err(ApiError::refused(Refusal::LockedOut { retry_after }));
+            }
         };
         // A stand-in's digest matches no code, so a consumed record always names its user.
         let Some(user_id) = record.user_id.clone() else {

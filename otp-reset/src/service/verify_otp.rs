@@ -5,11 +5,15 @@ use super::body::Fields;
 use super::reply::{ApiError, Reply};
 use crate::events::Event;
 use crate::lang::Msg;
-use crate::store::VerifyOutcome;
-use crate::{OtpStore, ResetToken, UserStore};
+use crate::store::{Refusal, VerifyOutcome};
+use crate::{ClientKey, OtpStore, ResetToken, UserStore};
 
 impl<U: UserStore, O: OtpStore> Inner<U, O> {
-    pub(super) async fn verify_otp(&self, fields: &Fields) -> Result<Reply, ApiError> {
+    pub(super) async fn verify_otp(
+        &self,
+        fields: &Fields,
+        client: ClientKey,
+    ) -> Result<Reply, ApiError> {
         let phone = self.phone(fields)?;
         let code = self.code(fields)?;
         let candidate = self.codes.code_digest(&phone, code);
@@ -19,7 +23,7 @@ impl<U: UserStore, O: OtpStore> Inner<U, O> {
         let rules = self.policy.otp_rules();
         match self
             .otps
-            .verify(&phone, &candidate, &token_digest, now, rules)
+            .verify(&phone, client, &candidate, &token_digest, now, rules)
             .await?
         {
             VerifyOutcome::Verified { otp_id } => {
@@ -41,6 +45,9 @@ impl<U: UserStore, O: OtpStore> Inner<U, O> {
             VerifyOutcome::AttemptsExhausted => Err(Self::attempts_exhausted()),
             VerifyOutcome::Expired => Err(Self::expired()),
             VerifyOutcome::NoCode => Err(Self::no_code()),
+            VerifyOutcome::LockedOut { retry_after } => {
+                Err(ApiError::refused(Refusal::LockedOut { retry_after }))
+            }
         }
     }
 }

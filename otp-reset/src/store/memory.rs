@@ -7,14 +7,14 @@ use std::sync::{PoisonError, RwLock};
 use dashmap::DashMap;
 
 use super::{
-    CodeRecord, ConsumeOutcome, IssueOutcome, NewCode, OtpStore, PhoneLedger, Proof, StoreError,
-    User, UserId, UserStore, VerifyOutcome,
+    ClientKey, CodeRecord, ConsumeOutcome, IssueOutcome, NewCode, OtpStore, PhoneLedger,
+    PhoneRecords, Proof, StandInCache, StoreError, User, UserId, UserStore, VerifyOutcome,
 };
 use crate::{Digest, OtpRules, PhoneNumber, Timestamp};
 
 /// Codes and limits in memory: one [`PhoneLedger`] per phone in a sharded map, each step run
 /// under its shard's lock, so every call is atomic per phone and phones on different shards
-/// never wait for each other. Ledgers are boxed, so the map's spare capacity costs a pointer per
+/// never wait for each other; stand-ins in a bounded [`StandInCache`] beside it. Ledgers are boxed, so the map's spare capacity costs a pointer per
 /// slot, not a ledger: about 200 bytes per active code in all (`BENCHMARKS.md`). With a million
 /// phones, run it on an allocator that keeps each request's blocks together, such as mimalloc:
 /// on glibc's, a verification then costs 1.5 times what it does with a thousand phones, on
@@ -37,15 +37,24 @@ use crate::{Digest, OtpRules, PhoneNumber, Timestamp};
 #[derive(Debug, Default)]
 pub struct MemoryOtpStore {
     ledgers: DashMap<PhoneNumber, Box<PhoneLedger>>,
+    stand_ins: StandInCache,
 }
 
 impl MemoryOtpStore {
-    /// An empty store.
+    /// An empty store, keeping stand-ins for [`StandInCache::DEFAULT_CAPACITY`] phones.
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// How many phones have a ledger (a code or live limits).
+    /// An empty store keeping stand-ins for at most `phones` phones.
+    pub fn with_stand_in_capacity(phones: usize) -> Self {
+        Self {
+            ledgers: DashMap::new(),
+            stand_ins: StandInCache::new(phones),
+        }
+    }
+
+    /// How many phones have a ledger (a user's code or live limits).
     pub fn len(&self) -> usize {
         self.ledgers.len()
     }
@@ -55,14 +64,26 @@ impl MemoryOtpStore {
         self.ledgers.is_empty()
     }
 
-    fn with_ledger<T>(
-        &self,
-        phone: &PhoneNumber,
-        step: impl FnOnce(&mut PhoneLedger) -> T,
-    ) -> Option<T> {
-        self.ledgers
-            .get_mut(phone)
-            .map(|mut ledger| step(&mut ledger))
+    /// How many phones have stand-ins.
+    pub fn stand_in_phones(&self) -> usize {
+        self.stand_ins.len()
+    }
+
+    /// Runs a step on the phone's records, ledger lock first, and drops an empty ledger.
+    fn step<T>(&self, phone: &PhoneNumber, step: impl FnOnce(PhoneRecords<'_>) -> T) -> T {
+        let mut ledger = self.ledgers.entry(*phone).or_default();
+        let result = self.stand_ins.step(phone, |stand_ins| {
+            step(PhoneRecords {
+                ledger: &mut ledger,
+                stand_ins,
+            })
+        });
+        let empty = ledger.is_empty();
+        drop(ledger);
+        if empty {
+            self.ledgers.remove_if(phone, |_, ledger| ledger.is_empty());
+        }
+        result
     }
 }
 
@@ -74,38 +95,34 @@ impl OtpStore for MemoryOtpStore {
         now: Timestamp,
         rules: &OtpRules,
     ) -> Result<IssueOutcome, StoreError> {
-        Ok(self
-            .ledgers
-            .entry(*phone)
-            .or_default()
-            .issue(code, now, rules))
+        Ok(self.step(phone, |mut records| records.issue(code, now, rules)))
     }
 
     async fn verify(
         &self,
         phone: &PhoneNumber,
+        client: ClientKey,
         candidate: &Digest,
         reset_token: &Digest,
         now: Timestamp,
         rules: &OtpRules,
     ) -> Result<VerifyOutcome, StoreError> {
-        Ok(self
-            .with_ledger(phone, |ledger| {
-                ledger.verify(candidate, reset_token, now, rules)
-            })
-            .unwrap_or(VerifyOutcome::NoCode))
+        Ok(self.step(phone, |mut records| {
+            records.verify(client, candidate, reset_token, now, rules)
+        }))
     }
 
     async fn consume(
         &self,
         phone: &PhoneNumber,
+        client: ClientKey,
         proof: Proof,
         now: Timestamp,
         rules: &OtpRules,
     ) -> Result<ConsumeOutcome, StoreError> {
-        Ok(self
-            .with_ledger(phone, |ledger| ledger.consume(proof, now, rules))
-            .unwrap_or(ConsumeOutcome::NoCode))
+        Ok(self.step(phone, |mut records| {
+            records.consume(client, proof, now, rules)
+        }))
     }
 
     async fn restore(
@@ -123,6 +140,7 @@ impl OtpStore for MemoryOtpStore {
             purged += usize::from(ledger.purge(now, rules));
             !ledger.is_empty()
         });
+        purged += self.stand_ins.purge(now, rules);
         Ok(purged)
     }
 }

@@ -14,17 +14,24 @@
 //!
 //! Each method's doc states its contract. In short: every [`OtpStore`] method is one atomic
 //! step per phone (no interleaving of two calls on the same phone can be observed), and
-//! [`OtpStore::consume`] succeeds at most once per issued code. The
-//! [conformance suite](crate::conformance) checks these under concurrency; every store runs it.
+//! [`OtpStore::consume`] succeeds at most once per issued code. No stranger can spoil a
+//! user's reset: a pair that matches no user gets a stand-in kept apart from the user's code,
+//! wrong guesses are counted per client, and a reset token once handed out stays good. The
+//! reference semantics are [`PhoneRecords`]; the conformance suite (feature `conformance`)
+//! checks them under concurrency, and every store runs it.
 
+mod keys;
 mod ledger;
 mod memory;
+mod stand_in;
 
 use std::future::Future;
 use std::time::Duration;
 
-pub use ledger::PhoneLedger;
+pub use keys::{Attempts, ClientAddress, ClientKey, PairKey};
+pub use ledger::{PhoneLedger, PhoneRecords};
 pub use memory::{MemoryOtpStore, MemoryUserStore};
+pub use stand_in::{StandInCache, StandIns};
 
 use crate::{Digest, Lang, OtpId, OtpRules, PhoneNumber, Timestamp};
 
@@ -153,8 +160,8 @@ pub struct CodeRecord {
     pub issued_at: Timestamp,
     /// When it stops being accepted.
     pub expires_at: Timestamp,
-    /// Wrong guesses so far.
-    pub attempts: u32,
+    /// Wrong guesses so far, per client.
+    pub attempts: Attempts,
     /// Whether the right code has been given.
     pub verified: bool,
     /// The digest of the reset token handed out at verification, if any.
@@ -170,8 +177,11 @@ pub struct NewCode {
     pub digest: Digest,
     /// The user it is sent to, or `None` for a stand-in for a pair that matches no user. A
     /// stand-in is stored and limited exactly like a real code, so that nothing an attacker can
-    /// observe tells the two apart.
+    /// observe tells the two apart, but apart from the user's code, which it never touches.
     pub user_id: Option<UserId>,
+    /// The name and phone pair asked for; a stand-in is kept and limited per pair, as a real
+    /// code is per user.
+    pub pair: PairKey,
     /// The language it is sent in.
     pub lang: Lang,
 }
@@ -232,12 +242,18 @@ pub enum VerifyOutcome {
         /// Consecutive failures on this phone across codes, this one included.
         consecutive_failures: u32,
     },
-    /// The code's attempts were already used up; nothing was counted.
+    /// This client's attempts at the code were already used up; the guess counted only
+    /// towards the phone's lockout.
     AttemptsExhausted,
     /// The code expired; nothing was counted.
     Expired,
     /// The phone has no code.
     NoCode,
+    /// Too many failed guesses on the phone: no guess is taken until the lockout ends.
+    LockedOut {
+        /// Until the lockout ends.
+        retry_after: Duration,
+    },
 }
 
 /// What proves the right to reset: the code itself or the token its verification returned.
@@ -264,26 +280,33 @@ pub enum ConsumeOutcome {
     },
     /// The proof was right but the code was never verified.
     NotVerified,
-    /// The code's attempts are used up.
+    /// This client's attempts at the code are used up.
     AttemptsExhausted,
     /// The code expired.
     Expired,
     /// The phone has no code (never issued, already consumed, or purged).
     NoCode,
+    /// Too many failed guesses on the phone; only a reset token is taken until the lockout ends.
+    LockedOut {
+        /// Until the lockout ends.
+        retry_after: Duration,
+    },
 }
 
 /// Where codes and the per-phone limits live.
 ///
 /// Every method is **atomic per phone**: whatever runs concurrently on the same phone, the
 /// result is as if the calls ran one after the other. Times come from the caller (`now`), never
-/// from the store's own clock. [`PhoneLedger`] is the reference semantics; an in-process store
-/// can keep one per phone behind a lock and be done.
+/// from the store's own clock. [`PhoneRecords`] is the reference semantics; an in-process store
+/// can keep a [`PhoneLedger`] per phone behind a lock, its stand-ins in a [`StandInCache`], and
+/// be done.
 pub trait OtpStore: Send + Sync + 'static {
-    /// Issues `code` for `phone`, unless the phone is locked out, has had
-    /// [`OtpRules::max_sends_per_window`] codes within the window, or got a code less than
-    /// [`OtpRules::resend_cooldown`] ago. An issued code replaces the previous one (whose
-    /// attempts and verification are gone with it) and counts as one send. Failures on the
-    /// phone are not reset by a new code.
+    /// Issues `code` for `phone`, unless the phone is locked out, or the user (for a stand-in:
+    /// the pair) has had [`OtpRules::max_sends_per_window`] codes within the window or got one
+    /// less than [`OtpRules::resend_cooldown`] ago. A real code replaces the user's previous one
+    /// (whose attempts and verification are gone with it) and counts as one send; a stand-in
+    /// replaces only its pair's stand-in, counts only against its pair, and never touches the
+    /// user's code or limits. Failures on the phone are not reset by a new code.
     fn issue(
         &self,
         phone: &PhoneNumber,
@@ -292,16 +315,19 @@ pub trait OtpStore: Send + Sync + 'static {
         rules: &OtpRules,
     ) -> impl Future<Output = Result<IssueOutcome, StoreError>> + Send;
 
-    /// Records one verification attempt in one step: compares `candidate` with the phone's
-    /// code digest (keyed digests, so a plain equality test leaks nothing useful); if right,
-    /// marks the code verified, attaches `reset_token` and resets the phone's consecutive
-    /// failures; if wrong, counts the attempt on the code and the failure on the phone. An
-    /// expired or used-up code is reported without counting. However many attempts race, no
-    /// more than [`OtpRules::max_attempts`] wrong ones are ever counted on a code, and a code
-    /// is never verified after they are.
+    /// Records one verification attempt by `client` in one step, as [`PhoneRecords::verify`]:
+    /// refused while the phone is locked out; compares `candidate` with the user's code digest
+    /// (keyed digests, so a plain equality test leaks nothing useful) unless `client` used up
+    /// its attempts on it; if right, marks the code verified, attaches `reset_token` and resets
+    /// the phone's failures; if wrong, counts the attempt for `client` on the phone's newest
+    /// code (real or stand-in) and the failure on the phone. However many attempts race, no
+    /// client ever gets more than [`OtpRules::max_attempts`] wrong guesses at a code, and a code
+    /// is never verified by a client after it had them. A wrong guess never touches a code's
+    /// verification or reset token.
     fn verify(
         &self,
         phone: &PhoneNumber,
+        client: ClientKey,
         candidate: &Digest,
         reset_token: &Digest,
         now: Timestamp,
@@ -309,11 +335,13 @@ pub trait OtpStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<VerifyOutcome, StoreError>> + Send;
 
     /// Removes and returns the phone's code if it is verified, unexpired and `proof` matches
-    /// it; exactly one of any number of racing calls succeeds. A wrong proof counts as a wrong
-    /// guess, as in [`OtpStore::verify`].
+    /// it; exactly one of any number of racing calls succeeds. The reset token is taken even
+    /// while the phone is locked out. A wrong proof counts as a wrong guess by `client`, as in
+    /// [`OtpStore::verify`].
     fn consume(
         &self,
         phone: &PhoneNumber,
+        client: ClientKey,
         proof: Proof,
         now: Timestamp,
         rules: &OtpRules,
@@ -329,7 +357,7 @@ pub trait OtpStore: Send + Sync + 'static {
         now: Timestamp,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// Deletes every code expired at `now`, and the per-phone counters that no longer limit
+    /// Deletes every code and stand-in expired at `now`, and the counters that no longer limit
     /// anything; returns how many codes it deleted. Never deletes a live code.
     fn purge_expired(
         &self,

@@ -272,6 +272,33 @@ impl<U: UserStore, O: OtpStore> Harness<U, O> {
             .await
     }
 
+    /// A POST from the client at `address`, as an app's middleware marks it.
+    pub async fn post_from(&self, address: &str, path: &str, body: Value) -> Answer {
+        let mut request = json_request(Method::POST, path, &body);
+        request
+            .extensions_mut()
+            .insert(otp_reset::ClientAddress(address.parse().unwrap()));
+        send_request(&self.service, request).await
+    }
+
+    pub async fn verify_otp_from(&self, address: &str, phone: &str, otp: &str) -> Answer {
+        self.post_from(address, "/verify-otp", json!({ "noHp": phone, "otp": otp }))
+            .await
+    }
+
+    pub async fn reset_password_from(
+        &self,
+        address: &str,
+        phone: &str,
+        proof: (&str, &str),
+        password: &str,
+    ) -> Answer {
+        let mut body =
+            json!({ "noHp": phone, "newPassword": password, "confirmPassword": password });
+        body[proof.0] = json!(proof.1);
+        self.post_from(address, "/reset-password", body).await
+    }
+
     pub async fn verify_otp(&self, phone: &str, otp: &str) -> Answer {
         self.post("/verify-otp", json!({ "noHp": phone, "otp": otp }))
             .await
