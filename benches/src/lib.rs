@@ -100,6 +100,7 @@ pub async fn memory_stores(
             otp_id: OtpId::generate(),
             digest: codes.code_digest(&phone(i), CODE),
             user_id: Some(UserId(i.to_string())),
+            pair: otp_reset::store::PairKey::from_u64(1),
             lang: Lang::Id,
         };
         let _ = otps.issue(&phone(i), code, now, &rules).await;
@@ -126,7 +127,7 @@ pub fn write_json_data(path: &Path, count: usize) -> std::io::Result<()> {
                 lang: Lang::Id,
                 issued_at: now,
                 expires_at: now.plus(ttl),
-                attempts: 0,
+                attempts: otp_reset::store::Attempts::default(),
                 verified: false,
                 reset_token: None,
             }),

@@ -19,4 +19,4 @@ pub mod pages;
 pub mod secret;
 
 pub use config::Config;
-pub use json_store::{JsonStore, OpenError};
+pub use json_store::{JsonStore, OpenError, StoreOptions};

@@ -6,8 +6,9 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use example_server::{JsonStore, OpenError};
+use otp_reset::store::PairKey;
 use otp_reset::{
-    Clock, CodeHasher, ConsumeOutcome, Digest, Lang, NewCode, OtpId, OtpRules, OtpStore,
+    ClientKey, Clock, CodeHasher, ConsumeOutcome, Digest, Lang, NewCode, OtpId, OtpRules, OtpStore,
     PhoneNumber, Proof, SystemClock, UserId, UserStore, VerifyOutcome,
 };
 use serde_json::{Value, json};
@@ -81,6 +82,7 @@ async fn legacy_codes_keep_their_state_expired_or_verified() {
     let expired = store
         .verify(
             &john,
+            ClientKey::UNKNOWN,
             &codes.code_digest(&john, "482913"),
             &Digest::from_bytes([0; 32]),
             now,
@@ -94,6 +96,7 @@ async fn legacy_codes_keep_their_state_expired_or_verified() {
     let consumed = store
         .consume(
             &siti,
+            ClientKey::UNKNOWN,
             Proof::Code(codes.code_digest(&siti, "105377")),
             now,
             &rules,
@@ -182,6 +185,7 @@ async fn a_verification_appends_one_short_line_and_leaves_the_data_file_alone() 
         otp_id: OtpId::generate(),
         digest: Digest::from_bytes([1; 32]),
         user_id: Some(UserId("42".into())),
+        pair: PairKey::from_u64(1),
         lang: Lang::Id,
     };
     store.issue(&user, code, now, &rules).await.unwrap();
@@ -189,6 +193,7 @@ async fn a_verification_appends_one_short_line_and_leaves_the_data_file_alone() 
     store
         .verify(
             &user,
+            ClientKey::UNKNOWN,
             &Digest::from_bytes([2; 32]),
             &Digest::from_bytes([3; 32]),
             now,
@@ -434,6 +439,7 @@ async fn an_old_file_is_upgraded_soon_after_start_not_during_it() {
     let outcome = restarted
         .consume(
             &siti,
+            ClientKey::UNKNOWN,
             Proof::Code(codes.code_digest(&siti, "105377")),
             SystemClock.now(),
             &OtpRules::DEFAULT,
@@ -484,6 +490,7 @@ async fn numbers_outside_indonesia_survive_the_journal_and_a_rewrite() {
         otp_id: OtpId::generate(),
         digest: Digest::from_bytes([9; 32]),
         user_id: Some(UserId(i.to_string())),
+        pair: PairKey::from_u64(1),
         lang: Lang::En,
     };
 
@@ -519,6 +526,7 @@ async fn numbers_outside_indonesia_survive_the_journal_and_a_rewrite() {
             let outcome = store
                 .verify(
                     &phone(typed),
+                    ClientKey::UNKNOWN,
                     &Digest::from_bytes([9; 32]),
                     &Digest::from_bytes([3; 32]),
                     now,
@@ -533,4 +541,100 @@ async fn numbers_outside_indonesia_survive_the_journal_and_a_rewrite() {
         }
         drop(store);
     }
+}
+
+/// The release server grew 1.45 MB of `data.json` and 33 MB of memory from 3,000 made-up
+/// numbers: stand-ins now live in memory only, in a cache of bounded size.
+#[tokio::test]
+async fn made_up_pairs_never_reach_the_data_file_and_their_memory_is_bounded() {
+    let path = fresh_dir().join("data.json");
+    let options = example_server::StoreOptions::default().with_stand_in_capacity(100);
+    let store = JsonStore::open_with(&path, &hasher(), options).unwrap();
+    let journal = path.with_file_name("data.json.journal");
+    let journal_before = std::fs::metadata(&journal).unwrap().len();
+    let rules = OtpRules::DEFAULT;
+    let now = SystemClock.now();
+    for n in 0..3_000u64 {
+        let made_up = PhoneNumber::from_u64(6_281_300_000_000 + n).unwrap();
+        let code = NewCode {
+            otp_id: OtpId::generate(),
+            digest: Digest::unmatchable(),
+            user_id: None,
+            pair: PairKey::from_u64(n),
+            lang: Lang::Id,
+        };
+        store.issue(&made_up, code, now, &rules).await.unwrap();
+        store
+            .verify(
+                &made_up,
+                ClientKey::UNKNOWN,
+                &Digest::from_bytes([1; 32]),
+                &Digest::from_bytes([2; 32]),
+                now,
+                &rules,
+            )
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        std::fs::metadata(&journal).unwrap().len(),
+        journal_before,
+        "nothing journaled"
+    );
+    assert!(
+        store.stand_in_phones() <= 100,
+        "{}",
+        store.stand_in_phones()
+    );
+    store.close().unwrap();
+    assert_eq!(read_json(&path)["otps"], json!([]));
+    assert!(read_json(&path).get("otpLimits").is_none());
+}
+
+#[tokio::test]
+async fn each_clients_attempts_survive_a_restart() {
+    let path = fresh_dir().join("data.json");
+    let codes = hasher();
+    let rules = OtpRules::DEFAULT;
+    let now = SystemClock.now();
+    let user = phone("081200000042");
+    let (stranger, owner) = (ClientKey::from_u64(7), ClientKey::from_u64(8));
+    let right = codes.code_digest(&user, "123456");
+    let guess = |store: JsonStore, client: ClientKey, digest: Digest| async move {
+        store
+            .verify(
+                &user,
+                client,
+                &digest,
+                &Digest::from_bytes([3; 32]),
+                now,
+                &rules,
+            )
+            .await
+            .unwrap()
+    };
+    {
+        let store = JsonStore::open(&path, &codes).unwrap();
+        let code = NewCode {
+            otp_id: OtpId::generate(),
+            digest: right,
+            user_id: Some(UserId("42".into())),
+            pair: PairKey::from_u64(1),
+            lang: Lang::Id,
+        };
+        store.issue(&user, code, now, &rules).await.unwrap();
+        for _ in 0..3 {
+            guess(store.clone(), stranger, Digest::from_bytes([9; 32])).await;
+        }
+        store.close().unwrap();
+    }
+    let store = JsonStore::open(&path, &codes).unwrap();
+    assert_eq!(
+        guess(store.clone(), stranger, right).await,
+        VerifyOutcome::AttemptsExhausted
+    );
+    assert!(matches!(
+        guess(store.clone(), owner, right).await,
+        VerifyOutcome::Verified { .. }
+    ));
 }

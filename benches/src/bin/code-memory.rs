@@ -32,6 +32,7 @@ fn main() {
                 otp_id: OtpId::generate(),
                 digest: codes.code_digest(phone, "123456"),
                 user_id: Some(user.clone()),
+                pair: otp_reset::store::PairKey::from_u64(1),
                 lang: Lang::Id,
             };
             store

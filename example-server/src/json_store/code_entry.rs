@@ -24,6 +24,8 @@ pub(crate) struct CodeEntry {
     pub(crate) created_at: Option<Scalar>,
     pub(crate) expires_at: Option<Scalar>,
     pub(crate) attempts: Option<Scalar>,
+    /// Wrong guesses per client, as `key:count` pairs (hex keys) separated by commas.
+    pub(crate) attempts_by_client: Option<Scalar>,
     pub(crate) verified: Option<Scalar>,
     pub(crate) user_id: Option<Scalar>,
     pub(crate) lang: Option<Scalar>,
@@ -143,13 +145,14 @@ impl<'de> Deserialize<'de> for Scalar {
 }
 
 /// The keys, in the order they are written.
-const KEYS: [&str; 10] = [
+const KEYS: [&str; 11] = [
     "id",
     "phoneNumber",
     "otp",
     "createdAt",
     "expiresAt",
     "attempts",
+    "attemptsByClient",
     "verified",
     "userId",
     "lang",
@@ -157,7 +160,7 @@ const KEYS: [&str; 10] = [
 ];
 
 impl CodeEntry {
-    fn fields(&self) -> [&Option<Scalar>; 10] {
+    fn fields(&self) -> [&Option<Scalar>; 11] {
         [
             &self.id,
             &self.phone_number,
@@ -165,6 +168,7 @@ impl CodeEntry {
             &self.created_at,
             &self.expires_at,
             &self.attempts,
+            &self.attempts_by_client,
             &self.verified,
             &self.user_id,
             &self.lang,
@@ -180,10 +184,11 @@ impl CodeEntry {
             3 => &mut self.created_at,
             4 => &mut self.expires_at,
             5 => &mut self.attempts,
-            6 => &mut self.verified,
-            7 => &mut self.user_id,
-            8 => &mut self.lang,
-            9 => &mut self.reset_token,
+            6 => &mut self.attempts_by_client,
+            7 => &mut self.verified,
+            8 => &mut self.user_id,
+            9 => &mut self.lang,
+            10 => &mut self.reset_token,
             _ => return None,
         })
     }

@@ -8,8 +8,10 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use otp_reset::store::Attempts;
 use otp_reset::{
-    CodeHasher, CodeRecord, Digest, Lang, OtpId, PhoneLedger, PhoneNumber, Timestamp, UserId,
+    ClientKey, CodeHasher, CodeRecord, Digest, Lang, OtpId, PhoneLedger, PhoneNumber, Timestamp,
+    UserId,
 };
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
@@ -239,7 +241,8 @@ pub(crate) fn ledger_to_json(
         otp: Some(digest_to_json(&code.digest).into()),
         created_at: Some(time_to_json(code.issued_at).into()),
         expires_at: Some(time_to_json(code.expires_at).into()),
-        attempts: Some(Scalar::Number(code.attempts.into())),
+        attempts: Some(Scalar::Number(code.attempts.total().into())),
+        attempts_by_client: attempts_by_client_to_json(&code.attempts),
         verified: Some(Scalar::Bool(code.verified)),
         user_id: Some(
             code.user_id
@@ -304,11 +307,7 @@ pub(crate) fn code_from_json(
         lang,
         issued_at: entry.created_at.as_ref()?.time()?,
         expires_at: entry.expires_at.as_ref()?.time()?,
-        attempts: entry
-            .attempts
-            .as_ref()
-            .and_then(Scalar::as_u64)
-            .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX)),
+        attempts: attempts_from_json(entry),
         verified: entry
             .verified
             .as_ref()
@@ -320,6 +319,36 @@ pub(crate) fn code_from_json(
             .and_then(Scalar::as_str)
             .and_then(digest_from_json),
     })
+}
+
+/// Wrong guesses per client as `key:count` pairs, hex keys, or `None` when there are none.
+fn attempts_by_client_to_json(attempts: &Attempts) -> Option<Scalar> {
+    let pairs: Vec<String> = attempts
+        .iter()
+        .map(|(client, count)| format!("{:x}:{count}", client.as_u64()))
+        .collect();
+    (!pairs.is_empty()).then(|| Scalar::String(pairs.join(",")))
+}
+
+/// A code's wrong guesses: per client as written, or, in a file written before they were
+/// counted per client, all of them as one unknown client's.
+fn attempts_from_json(entry: &CodeEntry) -> Attempts {
+    if let Some(pairs) = entry.attempts_by_client.as_ref().and_then(Scalar::as_str) {
+        return pairs
+            .split(',')
+            .filter_map(|pair| {
+                let (client, count) = pair.split_once(':')?;
+                let client = u64::from_str_radix(client, 16).ok()?;
+                Some((ClientKey::from_u64(client), count.parse().ok()?))
+            })
+            .collect();
+    }
+    let total = entry
+        .attempts
+        .as_ref()
+        .and_then(Scalar::as_u64)
+        .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX));
+    [(ClientKey::UNKNOWN, total)].into_iter().collect()
 }
 
 /// Whether a code entry that [`code_from_json`] read is in the form [`ledger_to_json`] writes,

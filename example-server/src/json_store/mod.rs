@@ -37,9 +37,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use otp_reset::store::{PhoneRecords, StandInCache};
 use otp_reset::{
-    CodeHasher, CodeRecord, ConsumeOutcome, Digest, IssueOutcome, NewCode, OtpRules, OtpStore,
-    PhoneLedger, PhoneNumber, Proof, StoreError, Timestamp, User, UserId, UserStore, VerifyOutcome,
+    ClientKey, CodeHasher, CodeRecord, ConsumeOutcome, Digest, IssueOutcome, NewCode, OtpRules,
+    OtpStore, PhoneLedger, PhoneNumber, Proof, StoreError, Timestamp, User, UserId, UserStore,
+    VerifyOutcome,
 };
 
 use self::format::{DataFile, Entry};
@@ -123,7 +125,34 @@ struct Inner {
     /// when a change would be.
     upgrade_pending: AtomicBool,
     compacting: Mutex<()>,
+    /// Stand-ins for made-up pairs: in memory only, bounded, never in the file.
+    stand_ins: StandInCache,
     _lock: File,
+}
+
+/// Settings of a [`JsonStore`] beyond its file.
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub struct StoreOptions {
+    /// Phones whose stand-ins (codes for name and phone pairs that match no user) are kept in
+    /// memory, least used evicted first (default [`StandInCache::DEFAULT_CAPACITY`]).
+    pub stand_in_capacity: usize,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            stand_in_capacity: StandInCache::DEFAULT_CAPACITY,
+        }
+    }
+}
+
+impl StoreOptions {
+    /// Keeps stand-ins for at most `phones` phones.
+    pub fn with_stand_in_capacity(mut self, phones: usize) -> Self {
+        self.stand_in_capacity = phones;
+        self
+    }
 }
 
 impl JsonStore {
@@ -133,6 +162,15 @@ impl JsonStore {
     /// `codes` must be keyed with the service's secret: plain-text codes from an old file are
     /// hashed with it.
     pub fn open(path: impl AsRef<Path>, codes: &CodeHasher) -> Result<Self, OpenError> {
+        Self::open_with(path, codes, StoreOptions::default())
+    }
+
+    /// [`JsonStore::open`] with `options`.
+    pub fn open_with(
+        path: impl AsRef<Path>,
+        codes: &CodeHasher,
+        options: StoreOptions,
+    ) -> Result<Self, OpenError> {
         let data = path.as_ref().to_owned();
         let dir = match data.parent() {
             Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
@@ -220,6 +258,7 @@ impl JsonStore {
             snapshot_bytes: AtomicU64::new(snapshot_bytes),
             upgrade_pending: AtomicBool::new(upgrade && !journal_left && file_bytes.is_some()),
             compacting: Mutex::new(()),
+            stand_ins: StandInCache::new(options.stand_in_capacity),
             _lock: lock,
         });
         let weak = Arc::downgrade(&inner);
@@ -255,6 +294,11 @@ impl JsonStore {
         self.inner.journal.failure()
     }
 
+    /// How many phones have stand-ins in memory (at most the capacity of [`StoreOptions`]).
+    pub fn stand_in_phones(&self) -> usize {
+        self.inner.stand_ins.len()
+    }
+
     /// How many users the file holds.
     pub fn user_count(&self) -> usize {
         self.inner.lock().users.len()
@@ -265,11 +309,15 @@ impl JsonStore {
     async fn phone_step<T>(
         &self,
         phone: &PhoneNumber,
-        step: impl FnOnce(&mut PhoneLedger) -> T,
+        step: impl FnOnce(PhoneRecords<'_>) -> T,
     ) -> Result<T, StoreError> {
         let (result, seq) = {
             let mut state = self.inner.lock();
-            let (result, entry) = state.step(*phone, step);
+            let (result, entry) = state.step(*phone, |ledger| {
+                self.inner
+                    .stand_ins
+                    .step(phone, |stand_ins| step(PhoneRecords { ledger, stand_ins }))
+            });
             let seq = match entry {
                 Some(entry) => self.inner.journal.append(&entry),
                 None => self.inner.journal.appended(),
@@ -492,20 +540,21 @@ impl OtpStore for JsonStore {
         now: Timestamp,
         rules: &OtpRules,
     ) -> Result<IssueOutcome, StoreError> {
-        self.phone_step(phone, |ledger| ledger.issue(code, now, rules))
+        self.phone_step(phone, |mut records| records.issue(code, now, rules))
             .await
     }
 
     async fn verify(
         &self,
         phone: &PhoneNumber,
+        client: ClientKey,
         candidate: &Digest,
         reset_token: &Digest,
         now: Timestamp,
         rules: &OtpRules,
     ) -> Result<VerifyOutcome, StoreError> {
-        self.phone_step(phone, |ledger| {
-            ledger.verify(candidate, reset_token, now, rules)
+        self.phone_step(phone, |mut records| {
+            records.verify(client, candidate, reset_token, now, rules)
         })
         .await
     }
@@ -513,12 +562,15 @@ impl OtpStore for JsonStore {
     async fn consume(
         &self,
         phone: &PhoneNumber,
+        client: ClientKey,
         proof: Proof,
         now: Timestamp,
         rules: &OtpRules,
     ) -> Result<ConsumeOutcome, StoreError> {
-        self.phone_step(phone, |ledger| ledger.consume(proof, now, rules))
-            .await
+        self.phone_step(phone, |mut records| {
+            records.consume(client, proof, now, rules)
+        })
+        .await
     }
 
     async fn restore(
@@ -527,7 +579,7 @@ impl OtpStore for JsonStore {
         record: CodeRecord,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
-        self.phone_step(phone, |ledger| ledger.restore(record, now))
+        self.phone_step(phone, |records| records.ledger.restore(record, now))
             .await
     }
 
@@ -539,7 +591,7 @@ impl OtpStore for JsonStore {
             for entry in &entries {
                 seq = self.inner.journal.append(entry);
             }
-            (purged, seq)
+            (purged + self.inner.stand_ins.purge(now, rules), seq)
         };
         self.durable(seq).await?;
         Ok(purged)

@@ -73,6 +73,11 @@ impl State {
                 upgrade = true;
                 continue;
             };
+            if record.user_id.is_none() {
+                // A stand-in an older version kept in the file: stand-ins now live in memory.
+                upgrade = true;
+                continue;
+            }
             upgrade |= !code_as_written(entry, phone);
             let ledger = Arc::make_mut(state.ledgers.entry(phone).or_default());
             upgrade |= ledger.code.is_some();
@@ -182,7 +187,9 @@ impl State {
                     return;
                 };
                 let mut ledger = PhoneLedger {
-                    code: otp.and_then(|otp| code_from_json(&otp, phone, codes, |_| None)),
+                    code: otp
+                        .and_then(|otp| code_from_json(&otp, phone, codes, |_| None))
+                        .filter(|code| code.user_id.is_some()),
                     ..PhoneLedger::default()
                 };
                 if let Some(limits) = &limits {
