@@ -1,18 +1,17 @@
 //! `POST /api/auth/login`: phone and password; a plain-text password from an old data file is
 //! upgraded to argon2 on a good login.
 
+mod body;
+
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
-use http::{HeaderMap, StatusCode, header};
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use http::{HeaderMap, StatusCode};
 use otp_reset::{PasswordCheck, PasswordError, PhoneNumber, UserStore};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::answer::{Failure, Text, failure, success};
 use crate::app::AppState;
-
-const MAX_BODY_BYTES: usize = 16 * 1024;
 
 /// Logs a user in by phone and password: 200 with the user's name, or 401 alike for an unknown
 /// phone and a wrong password (a miss verifies a dummy hash, so it takes as long as a hit).
@@ -25,7 +24,7 @@ pub async fn login(State(app): State<AppState>, request: Request) -> Response {
 
 async fn attempt(app: &AppState, headers: &HeaderMap, body: Body) -> Result<Response, Failure> {
     let refuse = |status, code, text| failure(headers, status, code, text);
-    let fields = read_object(headers, body).await?;
+    let fields = body::read_object(headers, body).await?;
     let text = |name: &'static str, missing: Text, code: &'static str| match fields.get(name) {
         Some(Value::String(s)) if !s.is_empty() => Ok(s.as_str()),
         None | Some(Value::Null) | Some(Value::String(_)) => {
@@ -102,50 +101,5 @@ async fn upgrade(app: &AppState, id: &otp_reset::UserId, password: &str) {
             Err(error) => tracing::warn!(%error, "storing an upgraded password failed"),
         },
         Err(error) => tracing::warn!(%error, "hashing a password for its upgrade failed"),
-    }
-}
-
-/// The body as a JSON object, with a JSON answer for each way it can be wrong.
-async fn read_object(headers: &HeaderMap, body: Body) -> Result<Map<String, Value>, Failure> {
-    let is_json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"));
-    if !is_json {
-        return Err(failure(
-            headers,
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            Text::UnsupportedMediaType,
-        ));
-    }
-    let bytes = match Limited::new(body, MAX_BODY_BYTES).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(error) if error.is::<LengthLimitError>() => {
-            return Err(failure(
-                headers,
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                Text::PayloadTooLarge,
-            ));
-        }
-        Err(_) => {
-            return Err(failure(
-                headers,
-                StatusCode::BAD_REQUEST,
-                "malformed_json",
-                Text::MalformedJson,
-            ));
-        }
-    };
-    match serde_json::from_slice(&bytes) {
-        Ok(Value::Object(map)) => Ok(map),
-        _ => Err(failure(
-            headers,
-            StatusCode::BAD_REQUEST,
-            "malformed_json",
-            Text::MalformedJson,
-        )),
     }
 }
