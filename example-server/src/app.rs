@@ -34,15 +34,22 @@ pub struct AppState {
 /// log line per request.
 pub fn router(state: AppState, config: &Config) -> Router {
     let store = state.store.clone();
-    let mut api = Router::new()
-        .nest_service("/api/forgot-password", state.forgot_password.clone())
-        .route("/api/auth/login", post(login::login))
-        .route("/admin/whatsapp/qr.svg", get(crate::admin::qr_svg))
-        .with_state(state);
-    if let Some(limit) = ClientLimit::new(
+    let limit = ClientLimit::new(
         config.client_rate_limit_per_min,
         config.trusted_proxies.clone(),
-    ) {
+    );
+    // The login counts failures per client address also when the request limit is off; a
+    // limit that is never checked then only tells who the client is.
+    let clients = limit
+        .clone()
+        .or_else(|| ClientLimit::new(1, config.trusted_proxies.clone()));
+    let login = login::Login::new(state.clone(), config, clients);
+    let mut api = Router::new()
+        .nest_service("/api/forgot-password", state.forgot_password.clone())
+        .route("/api/auth/login", post(login::login).with_state(login))
+        .route("/admin/whatsapp/qr.svg", get(crate::admin::qr_svg))
+        .with_state(state);
+    if let Some(limit) = limit {
         api = api.layer(middleware::from_fn_with_state(limit, limit_posts));
     }
     let timeout = Duration::from_secs(config.request_timeout_secs);
