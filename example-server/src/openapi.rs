@@ -442,7 +442,8 @@ fn login() -> utoipa::openapi::path::Operation {
         "Checks an account's phone number and password. An unknown number is answered as a \
          wrong password. After a few failed logins on an account, each further try from the \
          same client waits longer (`login_throttled`, without checking the password); after \
-         many, from all clients together, every try on the account waits.",
+         many, from all clients together, every try on the account waits. Answers are never \
+         cached (`Cache-Control: no-store`).",
     )
     .request_body(Some(json_body(
         "The account's phone number and password.",

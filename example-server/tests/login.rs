@@ -1,6 +1,6 @@
 //! The login's limits on the real binary over loopback: the backoff after failed logins per
 //! account and client address and per account, answered alike for unknown numbers; the cap on
-//! password checks per client.
+//! password checks per client; `Cache-Control: no-store` on every answer.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -292,6 +292,48 @@ async fn logins_beyond_the_clients_hash_cap_are_refused_at_once() {
         "{:?}",
         statuses(&answers)
     );
+}
+
+#[tokio::test]
+async fn every_login_answer_says_no_store() {
+    let server = server("no-store", &[("CLIENT_RATE_LIMIT_PER_MIN", "8")]).await;
+    let me = client_at("127.0.0.1");
+    let mut answers = vec![
+        login(&me, &server, JOHN, JOHN_PASSWORD).await,
+        send(&me, &server, json!({ "noHp": JOHN })).await,
+        answer(
+            me.post(format!("http://127.0.0.1:{}/api/auth/login", server.port))
+                .body("noHp=1")
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await,
+    ];
+    for _ in 0..6 {
+        answers.push(login(&me, &server, JOHN, "wrong").await);
+    }
+    assert_eq!(
+        statuses(&answers),
+        [
+            (200, ""),
+            (400, "password_required"),
+            (415, "unsupported_media_type"),
+            (401, "invalid_credentials"),
+            (401, "invalid_credentials"),
+            (401, "invalid_credentials"),
+            (429, "login_throttled"),
+            (429, "login_throttled"),
+            (429, "rate_limited"),
+        ]
+    );
+    for answer in &answers {
+        assert_eq!(
+            answer.header("cache-control"),
+            Some("no-store"),
+            "{answer:?}"
+        );
+    }
 }
 
 #[test]
