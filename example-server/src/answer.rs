@@ -41,6 +41,10 @@ pub enum Text {
     Unauthorized,
     /// No QR code is shown now.
     NoQrCode,
+    /// Too many failed logins: wait this many seconds.
+    LoginThrottled(u64),
+    /// The client already has as many logins under way as it may.
+    LoginBusy,
 }
 
 impl Text {
@@ -88,7 +92,33 @@ impl Text {
             Text::NoQrCode => {
                 "Tidak ada kode QR saat ini: WhatsApp sudah tertaut atau masih dimulai".into()
             }
+            Text::LoginThrottled(s) if english => {
+                format!("Too many failed logins. Try again in {}.", wait(s, lang))
+            }
+            Text::LoginThrottled(s) => format!(
+                "Terlalu banyak percobaan login yang gagal. Coba lagi dalam {}.",
+                wait(s, lang)
+            ),
+            Text::LoginBusy if english => {
+                "Another login from your address is still being checked. Try again in a moment."
+                    .into()
+            }
+            Text::LoginBusy => {
+                "Login lain dari alamat Anda masih diperiksa. Coba lagi sebentar lagi.".into()
+            }
         }
+    }
+}
+
+/// A wait for a person: seconds up to two minutes, then whole minutes (rounded up).
+fn wait(seconds: u64, lang: Lang) -> String {
+    let english = lang == Lang::En;
+    match seconds {
+        1 if english => "1 second".into(),
+        s if s < 120 && english => format!("{s} seconds"),
+        s if s < 120 => format!("{s} detik"),
+        s if english => format!("{} minutes", s.div_ceil(60)),
+        s => format!("{} menit", s.div_ceil(60)),
     }
 }
 
@@ -155,4 +185,21 @@ impl IntoResponse for Failure {
 pub fn success(headers: &HeaderMap, text: Text, data: Value) -> Response {
     axum::Json(json!({ "success": true, "message": text.render(lang(headers)), "data": data }))
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waits_read_in_seconds_then_in_whole_minutes() {
+        let id = |s| Text::LoginThrottled(s).render(Lang::Id);
+        let en = |s| Text::LoginThrottled(s).render(Lang::En);
+        assert!(id(1).ends_with("dalam 1 detik."));
+        assert!(en(1).ends_with("in 1 second."));
+        assert!(en(119).ends_with("in 119 seconds."));
+        assert!(id(120).ends_with("dalam 2 menit."));
+        assert!(en(840).ends_with("in 14 minutes."));
+        assert!(en(841).ends_with("in 15 minutes."), "rounded up");
+    }
 }

@@ -34,15 +34,22 @@ pub struct AppState {
 /// log line per request.
 pub fn router(state: AppState, config: &Config) -> Router {
     let store = state.store.clone();
-    let mut api = Router::new()
-        .nest_service("/api/forgot-password", state.forgot_password.clone())
-        .route("/api/auth/login", post(login::login))
-        .route("/admin/whatsapp/qr.svg", get(crate::admin::qr_svg))
-        .with_state(state);
-    if let Some(limit) = ClientLimit::new(
+    let limit = ClientLimit::new(
         config.client_rate_limit_per_min,
         config.trusted_proxies.clone(),
-    ) {
+    );
+    // The login counts failures per client address also when the request limit is off; a
+    // limit that is never checked then only tells who the client is.
+    let clients = limit
+        .clone()
+        .or_else(|| ClientLimit::new(1, config.trusted_proxies.clone()));
+    let login = login::Login::new(state.clone(), config, clients);
+    let mut api = Router::new()
+        .nest_service("/api/forgot-password", state.forgot_password.clone())
+        .route("/api/auth/login", post(login::login).with_state(login))
+        .route("/admin/whatsapp/qr.svg", get(crate::admin::qr_svg))
+        .with_state(state);
+    if let Some(limit) = limit {
         api = api.layer(middleware::from_fn_with_state(limit, limit_posts));
     }
     let timeout = Duration::from_secs(config.request_timeout_secs);
@@ -53,6 +60,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .merge(api)
         .fallback(|request: Request| async move { failure(request.headers(), StatusCode::NOT_FOUND, "not_found", Text::NotFound) })
         .layer(middleware::from_fn(move |request: Request, next: Next| within(timeout, request, next)))
+        .layer(middleware::from_fn(no_store_api))
         .layer(cors(&config.cors_origins))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
@@ -86,6 +94,20 @@ async fn healthz(store: JsonStore) -> Response {
                 .into_response()
         }
     }
+}
+
+/// `Cache-Control: no-store` on every API answer that does not say otherwise (the per-client
+/// limit's and the timeout's included): answers about accounts belong in no cache.
+async fn no_store_api(request: Request, next: Next) -> Response {
+    let api = request.uri().path().starts_with("/api/");
+    let mut response = next.run(request).await;
+    if api {
+        response
+            .headers_mut()
+            .entry(header::CACHE_CONTROL)
+            .or_insert(HeaderValue::from_static("no-store"));
+    }
+    response
 }
 
 /// The per-client limit, on the POST routes only (each costs a message or a password hash).

@@ -132,6 +132,36 @@ pub struct Config {
     /// Longest time a request may take, in seconds.
     #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,
+
+    /// Failed logins one client address may make on one account before each further try
+    /// must wait (a good login from that address starts its count over).
+    #[arg(long, env = "LOGIN_CLIENT_FREE_FAILURES", default_value_t = 5)]
+    pub login_client_free_failures: u32,
+
+    /// Failed logins on one account, from all addresses together, before each further try
+    /// must wait, whoever makes it; at least LOGIN_CLIENT_FREE_FAILURES (NIST SP 800-63B
+    /// allows up to 100).
+    #[arg(long, env = "LOGIN_ACCOUNT_FREE_FAILURES", default_value_t = 100)]
+    pub login_account_free_failures: u32,
+
+    /// The first wait after the free failed logins, in milliseconds; each further failure
+    /// doubles it.
+    #[arg(long, env = "LOGIN_BACKOFF_BASE_MS", default_value_t = 1000)]
+    pub login_backoff_base_ms: u64,
+
+    /// The longest wait between failed logins, in seconds (at most 86400).
+    #[arg(long, env = "LOGIN_BACKOFF_MAX_SECS", default_value_t = 900)]
+    pub login_backoff_max_secs: u64,
+
+    /// Failed-login counts kept in memory, per table (account and client; account): when
+    /// full, the least used are forgotten (about 100 bytes each).
+    #[arg(long, env = "LOGIN_BACKOFF_ENTRIES", default_value_t = 100_000)]
+    pub login_backoff_entries: usize,
+
+    /// Password checks one client address may have under way or queued at once; more logins
+    /// from it meanwhile are answered 429 at once.
+    #[arg(long, env = "LOGIN_HASHES_PER_CLIENT", default_value_t = 2)]
+    pub login_hashes_per_client: usize,
 }
 
 /// Where codes are sent.
@@ -226,6 +256,49 @@ impl Config {
                 problem: "must be at least 1".into(),
             });
         }
+        self.check_login()?;
         self.policy().map(|_| ())
+    }
+
+    /// Checks the login's limits.
+    fn check_login(&self) -> Result<(), ConfigError> {
+        let problem = |setting, problem: String| Err(ConfigError { setting, problem });
+        if self.login_client_free_failures == 0 {
+            return problem("LOGIN_CLIENT_FREE_FAILURES", "must be at least 1".into());
+        }
+        if self.login_account_free_failures < self.login_client_free_failures {
+            return problem(
+                "LOGIN_ACCOUNT_FREE_FAILURES",
+                format!(
+                    "must be at least LOGIN_CLIENT_FREE_FAILURES ({}): the account's count \
+                     holds off clients together, each client's holds it off alone",
+                    self.login_client_free_failures
+                ),
+            );
+        }
+        if !(1..=86_400).contains(&self.login_backoff_max_secs) {
+            return problem("LOGIN_BACKOFF_MAX_SECS", "must be from 1 to 86400".into());
+        }
+        if self.login_backoff_base_ms == 0
+            || self.login_backoff_base_ms > self.login_backoff_max_secs * 1000
+        {
+            return problem(
+                "LOGIN_BACKOFF_BASE_MS",
+                format!(
+                    "must be from 1 to LOGIN_BACKOFF_MAX_SECS in milliseconds ({})",
+                    self.login_backoff_max_secs * 1000
+                ),
+            );
+        }
+        if !(1_000..=100_000_000).contains(&self.login_backoff_entries) {
+            return problem(
+                "LOGIN_BACKOFF_ENTRIES",
+                "must be from 1000 to 100000000".into(),
+            );
+        }
+        if self.login_hashes_per_client == 0 {
+            return problem("LOGIN_HASHES_PER_CLIENT", "must be at least 1".into());
+        }
+        Ok(())
     }
 }

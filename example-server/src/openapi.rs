@@ -439,7 +439,11 @@ fn login() -> utoipa::openapi::path::Operation {
         TAG_AUTH,
         "login",
         "Sign in",
-        "Checks an account's phone number and password.",
+        "Checks an account's phone number and password. An unknown number is answered as a \
+         wrong password. After a few failed logins on an account, each further try from the \
+         same client waits longer (`login_throttled`, without checking the password); after \
+         many, from all clients together, every try on the account waits. Answers are never \
+         cached (`Cache-Control: no-store`).",
     )
     .request_body(Some(json_body(
         "The account's phone number and password.",
@@ -460,6 +464,8 @@ fn login() -> utoipa::openapi::path::Operation {
             PayloadTooLarge,
             UnsupportedMediaType,
             RateLimited,
+            LoginThrottled,
+            LoginBusy,
             Busy,
             ServerError,
             Timeout,
@@ -1144,6 +1150,10 @@ pub(crate) enum ErrorCode {
     LockedOut,
     /// Too many requests from the client.
     RateLimited,
+    /// Too many failed logins on the account lately.
+    LoginThrottled,
+    /// The client already has as many logins under way as it may.
+    LoginBusy,
     /// The WhatsApp sender is not ready.
     SenderUnavailable,
     /// The server is at capacity.
@@ -1187,7 +1197,7 @@ impl CodeSpec {
 
 impl ErrorCode {
     /// Every code, in the order the `ErrorAnswer` description lists them.
-    pub(crate) const ALL: [Self; 35] = [
+    pub(crate) const ALL: [Self; 37] = [
         Self::NameRequired,
         Self::PhoneRequired,
         Self::OtpRequired,
@@ -1219,6 +1229,8 @@ impl ErrorCode {
         Self::SendCap,
         Self::LockedOut,
         Self::RateLimited,
+        Self::LoginThrottled,
+        Self::LoginBusy,
         Self::SenderUnavailable,
         Self::Busy,
         Self::ServerError,
@@ -1259,6 +1271,8 @@ impl ErrorCode {
             Self::SendCap => "send_cap",
             Self::LockedOut => "locked_out",
             Self::RateLimited => "rate_limited",
+            Self::LoginThrottled => "login_throttled",
+            Self::LoginBusy => "login_busy",
             Self::SenderUnavailable => "sender_unavailable",
             Self::Busy => "busy",
             Self::ServerError => "server_error",
@@ -1445,6 +1459,25 @@ impl ErrorCode {
                     429,
                     "The phone is locked out after too many wrong guesses in a row.",
                     "Terlalu banyak percobaan OTP yang salah. Coba lagi dalam 15 menit.",
+                )
+            },
+            Self::LoginThrottled => CodeSpec {
+                retry_after: Some(2),
+                ..plain(
+                    429,
+                    "Too many failed logins on the account lately: from this client (5 by default), \
+                     or from all clients together (100 by default). Each further failure doubles \
+                     the wait, from 1 second up to 15 minutes; the password is not checked \
+                     meanwhile. A good login from this client starts its own count over.",
+                    "Terlalu banyak percobaan login yang gagal. Coba lagi dalam 2 detik.",
+                )
+            },
+            Self::LoginBusy => CodeSpec {
+                retry_after: Some(1),
+                ..plain(
+                    429,
+                    "The client already has as many logins being checked as it may (2 by default).",
+                    "Login lain dari alamat Anda masih diperiksa. Coba lagi sebentar lagi.",
                 )
             },
             Self::RateLimited => CodeSpec {

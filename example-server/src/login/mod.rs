@@ -1,0 +1,209 @@
+//! `POST /api/auth/login`: phone and password; a plain-text password from an old data file is
+//! upgraded to argon2 on a good login.
+//!
+//! Failed logins make the next try wait ([`backoff`]), counted per account and client address
+//! (early) and per account (late, so that a stranger cannot lock the owner out cheaply); a try
+//! that must wait is answered 429 `login_throttled` without hashing the password. One client may
+//! have only a few password checks under way at once ([`hash_slots`]). Unknown numbers are
+//! counted and answered exactly as known ones.
+
+pub mod backoff;
+mod body;
+pub mod hash_slots;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::response::{IntoResponse, Response};
+use http::{HeaderMap, StatusCode};
+use otp_reset::{PasswordCheck, PasswordError, PhoneNumber, UserStore};
+use serde_json::{Value, json};
+use zeroize::Zeroizing;
+
+use crate::answer::{Failure, Text, failure, success};
+use crate::app::AppState;
+use crate::client_limit::ClientLimit;
+use crate::config::Config;
+use backoff::{Backoff, Rules};
+use hash_slots::{HashSlot, HashSlots};
+
+/// The login's state: the app's, and the counts that throttle it.
+#[derive(Clone, Debug)]
+pub struct Login(Arc<Inner>);
+
+#[derive(Debug)]
+struct Inner {
+    app: AppState,
+    backoff: Backoff,
+    slots: HashSlots,
+    clients: Option<ClientLimit>,
+}
+
+impl Login {
+    /// The login over `app` with the limits of `config`; `clients` tells who a request's client
+    /// is (its address, or the one a trusted proxy forwarded); without it, the peer's address.
+    pub fn new(app: AppState, config: &Config, clients: Option<ClientLimit>) -> Self {
+        let rules = Rules {
+            free_per_client: config.login_client_free_failures,
+            free_per_account: config.login_account_free_failures,
+            base: Duration::from_millis(config.login_backoff_base_ms),
+            max: Duration::from_secs(config.login_backoff_max_secs),
+        };
+        Self(Arc::new(Inner {
+            app,
+            backoff: Backoff::new(rules, config.login_backoff_entries),
+            slots: HashSlots::new(config.login_hashes_per_client),
+            clients,
+        }))
+    }
+
+    fn client(&self, request: &Request) -> IpAddr {
+        let peer = request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip());
+        match &self.0.clients {
+            Some(clients) => clients.client(peer, request.headers()),
+            None => peer,
+        }
+    }
+}
+
+/// Logs a user in by phone and password: 200 with the user's name, or 401 alike for an unknown
+/// phone and a wrong password (a miss verifies a dummy hash, so it takes as long as a hit).
+pub async fn login(State(login): State<Login>, request: Request) -> Response {
+    let client = login.client(&request);
+    let headers = request.headers().clone();
+    attempt(&login, &headers, client, request.into_body())
+        .await
+        .unwrap_or_else(IntoResponse::into_response)
+}
+
+/// What the check of a password found.
+enum Verdict {
+    SignedIn { name: String },
+    Denied,
+    Unavailable(PasswordError),
+    StoreFailed,
+}
+
+async fn attempt(
+    login: &Login,
+    headers: &HeaderMap,
+    client: IpAddr,
+    body: Body,
+) -> Result<Response, Failure> {
+    let refuse = |status, code, text| failure(headers, status, code, text);
+    let fields = body::read_object(headers, body).await?;
+    let text = |name: &'static str, missing: Text, code: &'static str| match fields.get(name) {
+        Some(Value::String(s)) if !s.is_empty() => Ok(s.as_str()),
+        None | Some(Value::Null) | Some(Value::String(_)) => {
+            Err(refuse(StatusCode::BAD_REQUEST, code, missing))
+        }
+        Some(_) => {
+            Err(refuse(StatusCode::BAD_REQUEST, "invalid_type", Text::NotText(name)).field(name))
+        }
+    };
+    let phone = text("noHp", Text::PhoneRequired, "phone_required")?;
+    let password = text("password", Text::PasswordRequired, "password_required")?;
+    let phone = PhoneNumber::parse(phone.trim())
+        .map_err(|_| refuse(StatusCode::BAD_REQUEST, "invalid_phone", Text::InvalidPhone))?;
+
+    if let Some(wait) = login.0.backoff.wait(phone, client, Instant::now()) {
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        return Err(refuse(
+            StatusCode::TOO_MANY_REQUESTS,
+            "login_throttled",
+            Text::LoginThrottled(seconds),
+        )
+        .retry_after(seconds));
+    }
+    let Some(slot) = login.0.slots.take(client) else {
+        return Err(
+            refuse(StatusCode::TOO_MANY_REQUESTS, "login_busy", Text::LoginBusy).retry_after(1),
+        );
+    };
+    // The check runs in a task of its own that holds the client's slot to its end: a client
+    // that hangs up does not free the slot while its hash still runs, and its failure counts.
+    let password = Zeroizing::new(password.to_owned());
+    let check = tokio::spawn(check(login.clone(), phone, client, password, slot));
+    let trouble = || {
+        refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "server_error",
+            Text::ServerTrouble,
+        )
+    };
+    match check.await.map_err(|_| trouble())? {
+        Verdict::SignedIn { name } => Ok(success(headers, Text::LoggedIn, json!({ "nama": name }))),
+        Verdict::Denied => Err(refuse(
+            StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+            Text::InvalidCredentials,
+        )),
+        Verdict::Unavailable(PasswordError::Busy) => {
+            Err(refuse(StatusCode::SERVICE_UNAVAILABLE, "busy", Text::Busy))
+        }
+        Verdict::Unavailable(error) => {
+            tracing::error!(%error, "checking a password failed");
+            Err(trouble())
+        }
+        Verdict::StoreFailed => Err(trouble()),
+    }
+}
+
+/// Checks `password` for `phone` and counts the outcome; an unknown phone verifies a dummy
+/// hash and counts as a wrong password.
+async fn check(
+    login: Login,
+    phone: PhoneNumber,
+    client: IpAddr,
+    password: Zeroizing<String>,
+    _slot: HashSlot,
+) -> Verdict {
+    let app = &login.0.app;
+    let passwords = app.forgot_password.passwords();
+    let user = match app.store.find_by_phone(&phone).await {
+        Ok(user) => user,
+        Err(error) => {
+            tracing::error!(%error, "reading the user failed");
+            return Verdict::StoreFailed;
+        }
+    };
+    let checked = match &user {
+        None => passwords
+            .verify_dummy(&password)
+            .await
+            .map(|()| PasswordCheck::Mismatch),
+        Some(user) => passwords.verify(&password, &user.password).await,
+    };
+    match (checked, user) {
+        (Err(error), _) => Verdict::Unavailable(error),
+        (Ok(PasswordCheck::Match { needs_upgrade }), Some(user)) => {
+            login.0.backoff.succeeded(phone, client);
+            if needs_upgrade {
+                upgrade(app, &user.id, &password).await;
+            }
+            Verdict::SignedIn { name: user.name }
+        }
+        (Ok(_), _) => {
+            login.0.backoff.failed(phone, client, Instant::now());
+            Verdict::Denied
+        }
+    }
+}
+
+/// Replaces a plain-text or weak stored password with a fresh argon2 hash; a failure only
+/// postpones the upgrade to the next login.
+async fn upgrade(app: &AppState, id: &otp_reset::UserId, password: &str) {
+    match app.forgot_password.passwords().hash(password).await {
+        Ok(phc) => match app.store.set_password_hash(id, &phc).await {
+            Ok(_) => tracing::info!(user = %id, "upgraded a stored password to argon2id"),
+            Err(error) => tracing::warn!(%error, "storing an upgraded password failed"),
+        },
+        Err(error) => tracing::warn!(%error, "hashing a password for its upgrade failed"),
+    }
+}
