@@ -1,9 +1,10 @@
 //! The whole site as one axum router.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::Request;
+use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -43,9 +44,12 @@ pub fn router(state: AppState, config: &Config) -> Router {
     let clients = limit
         .clone()
         .or_else(|| ClientLimit::new(1, config.trusted_proxies.clone()));
-    let login = login::Login::new(state.clone(), config, clients);
-    let mut api = Router::new()
+    let login = login::Login::new(state.clone(), config, clients.clone());
+    let forgot_password = Router::new()
         .nest_service("/api/forgot-password", state.forgot_password.clone())
+        .layer(middleware::from_fn_with_state(clients, mark_client));
+    let mut api = Router::new()
+        .merge(forgot_password)
         .route("/api/auth/login", post(login::login).with_state(login))
         .route("/admin/whatsapp/qr.svg", get(crate::admin::qr_svg))
         .with_state(state);
@@ -108,6 +112,23 @@ async fn no_store_api(request: Request, next: Next) -> Response {
             .or_insert(HeaderValue::from_static("no-store"));
     }
     response
+}
+
+/// Tells the flow who the client is (the address a trusted proxy vouches for), so that wrong
+/// guesses count per client and a stranger's never use up the user's.
+async fn mark_client(
+    State(clients): State<Option<ClientLimit>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let address = clients.map_or(peer.ip(), |clients| {
+        clients.client(peer.ip(), request.headers())
+    });
+    request
+        .extensions_mut()
+        .insert(otp_reset::ClientAddress(address));
+    next.run(request).await
 }
 
 /// The per-client limit, on the POST routes only (each costs a message or a password hash).

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use ipnet::IpNet;
-use otp_reset::{Policy, UnknownUser};
+use otp_reset::{OtpRules, Policy, UnknownUser};
 
 /// Settings of the reference server. Every flag can also be set by the environment variable
 /// named in its help; flags win.
@@ -44,6 +44,32 @@ pub struct Config {
     /// Codes one phone may receive per hour.
     #[arg(long, env = "OTP_MAX_SENDS_PER_HOUR", default_value_t = 5)]
     pub otp_max_sends_per_hour: u32,
+
+    /// Failed guesses on one phone, from any clients, after which it takes no guess and gets
+    /// no code for 15 minutes, doubling with each further failure (each client has only
+    /// OTP_MAX_ATTEMPTS guesses at a code; NIST SP 800-63B allows up to 100).
+    #[arg(long, env = "OTP_LOCKOUT_FAILURES", default_value_t = 50)]
+    pub otp_lockout_failures: u32,
+
+    /// Codes really sent per hour across the whole site (0: no budget): beyond it, and beyond
+    /// OTP_SITE_SENDS_BURST at once, request-otp answers 503 `busy`. A WhatsApp number that
+    /// messages many strangers fast is banned, and then nobody can reset.
+    #[arg(long, env = "OTP_SITE_SENDS_PER_HOUR", default_value_t = 60)]
+    pub otp_site_sends_per_hour: u32,
+
+    /// The most codes sent at once, after a quiet spell (1 to OTP_SITE_SENDS_PER_HOUR).
+    #[arg(long, env = "OTP_SITE_SENDS_BURST", default_value_t = 20)]
+    pub otp_site_sends_burst: u32,
+
+    /// request-otp calls per minute across the whole site, known pairs or not (0: no limit);
+    /// beyond it every caller gets 503 `busy`.
+    #[arg(long, env = "OTP_SITE_REQUESTS_PER_MIN", default_value_t = 300)]
+    pub otp_site_requests_per_min: u32,
+
+    /// Phones whose stand-ins (codes for name/phone pairs that match no user, kept so that a
+    /// stranger cannot tell them from real ones) are kept in memory; the least used go first.
+    #[arg(long, env = "OTP_STAND_IN_CAPACITY", default_value_t = 50_000)]
+    pub otp_stand_in_capacity: usize,
 
     /// How codes reach the user: `console` prints them on this terminal (development),
     /// `whatsapp` sends them over WhatsApp Web.
@@ -193,11 +219,28 @@ pub struct ConfigError {
 impl Config {
     /// The flow's policy from these settings.
     pub fn policy(&self) -> Result<Policy, ConfigError> {
-        Policy::builder()
+        let mut policy = Policy::builder();
+        if self.otp_site_sends_per_hour > 0 {
+            policy = policy.with_send_budget(
+                self.otp_site_sends_per_hour,
+                Duration::from_secs(3600),
+                self.otp_site_sends_burst,
+            );
+        }
+        if self.otp_site_requests_per_min > 0 {
+            policy =
+                policy.with_request_limit(self.otp_site_requests_per_min, Duration::from_secs(60));
+        }
+        policy
             .with_code_ttl(Duration::from_secs(self.otp_ttl_secs))
             .with_max_attempts(self.otp_max_attempts)
             .with_resend_cooldown(Duration::from_secs(self.otp_resend_cooldown_secs))
             .with_send_cap(self.otp_max_sends_per_hour, Duration::from_secs(3600))
+            .with_lockout(
+                self.otp_lockout_failures,
+                OtpRules::DEFAULT.lockout_base,
+                OtpRules::DEFAULT.lockout_max,
+            )
             .with_code_exposed_for_development(self.dev_expose_otp)
             .with_unknown_user(if self.reveal_unknown_user {
                 UnknownUser::Reveal
@@ -211,6 +254,9 @@ impl Config {
                     "max_attempts" => "OTP_MAX_ATTEMPTS",
                     "resend_cooldown" => "OTP_RESEND_COOLDOWN_SECS",
                     "max_sends_per_window" => "OTP_MAX_SENDS_PER_HOUR",
+                    "lockout_threshold" => "OTP_LOCKOUT_FAILURES",
+                    "send_budget" => "OTP_SITE_SENDS_BURST",
+                    "request_limit" => "OTP_SITE_REQUESTS_PER_MIN",
                     _ => "policy",
                 },
                 problem: error.to_string(),
@@ -253,6 +299,12 @@ impl Config {
         if self.request_timeout_secs == 0 {
             return Err(ConfigError {
                 setting: "REQUEST_TIMEOUT_SECS",
+                problem: "must be at least 1".into(),
+            });
+        }
+        if self.otp_stand_in_capacity == 0 {
+            return Err(ConfigError {
+                setting: "OTP_STAND_IN_CAPACITY",
                 problem: "must be at least 1".into(),
             });
         }

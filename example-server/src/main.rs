@@ -14,7 +14,7 @@ use clap::Parser;
 use example_server::admin::QrAccess;
 use example_server::app::{self, AppState};
 use example_server::config::SenderKind;
-use example_server::{Config, JsonStore, secret};
+use example_server::{Config, JsonStore, StoreOptions, secret};
 use otp_reset::{CodeHasher, ConsoleSender, ForgotPassword, Sender};
 use otp_reset_whatsapp::{Adapter, WhatsAppConfig, WhatsAppSender};
 use tracing_subscriber::EnvFilter;
@@ -67,7 +67,8 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         })?,
     };
     let codes = CodeHasher::new(&secret)?;
-    let store = JsonStore::open(&config.data_file, &codes)?;
+    let options = StoreOptions::default().with_stand_in_capacity(config.otp_stand_in_capacity);
+    let store = JsonStore::open_with(&config.data_file, &codes, options)?;
     tracing::info!(data_file = %config.data_file.display(), users = store.user_count(), "data file open");
     if config.dev_expose_otp {
         tracing::warn!("DEV_EXPOSE_OTP is on: codes are in the answers. Never in production.");

@@ -241,9 +241,10 @@ fn verify_otp() -> utoipa::openapi::path::Operation {
         TAG_FORGOT_PASSWORD,
         "verifyOtp",
         "Verify the one-time code",
-        "Checks the code last sent to the phone number. Each code allows a few guesses \
-         (`attemptsLeft` counts them down); many wrong guesses in a row lock the phone out of \
-         new codes for a while.",
+        "Checks the code last sent to the phone number. Each client address has a few guesses \
+         at a code (`attemptsLeft` counts them down), so a stranger's never use up the user's; \
+         many wrong guesses in a row from any clients (50 by default) lock the phone out of \
+         guesses and new codes for a while.",
     )
     .request_body(Some(json_body(
         "The phone number the code was sent to, and the code.",
@@ -266,6 +267,7 @@ fn verify_otp() -> utoipa::openapi::path::Operation {
             OtpAttemptsExhausted,
             OtpExpired,
             OtpNotFound,
+            LockedOut,
             MalformedJson,
             BodyUnreadable,
             PayloadTooLarge,
@@ -297,7 +299,9 @@ fn reset_password() -> utoipa::openapi::path::Operation {
         "resetPassword",
         "Set a new password",
         "Sets the account's new password, proven by the `resetToken` from verify-otp (or by the \
-         code itself). The proof is spent by the first reset that uses it.",
+         code itself). The proof is spent by the first reset that uses it. A reset token, once \
+         handed out, is taken whatever wrong guesses others make, even while the phone is \
+         locked out.",
     )
     .request_body(Some(json_body(
         "The phone number, the proof (`resetToken`, or `otp`) and the new password twice.",
@@ -329,6 +333,7 @@ fn reset_password() -> utoipa::openapi::path::Operation {
             OtpExpired,
             OtpNotFound,
             OtpNotVerified,
+            LockedOut,
             MalformedJson,
             BodyUnreadable,
             UserNotFound,
@@ -1457,7 +1462,9 @@ impl ErrorCode {
                 retry_after: Some(900),
                 ..plain(
                     429,
-                    "The phone is locked out after too many wrong guesses in a row.",
+                    "The phone is locked out after too many wrong guesses in a row from any \
+                     clients (50 by default): no guess and no new code until it ends; a reset \
+                     token already handed out is still taken.",
                     "Terlalu banyak percobaan OTP yang salah. Coba lagi dalam 15 menit.",
                 )
             },
@@ -1500,7 +1507,10 @@ impl ErrorCode {
                 retry_after: Some(5),
                 ..plain(
                     503,
-                    "The server is at capacity (the send queue or password hashing is full).",
+                    "The server is at capacity: the send queue or password hashing is full, or \
+                     the site-wide limit on code requests (300 a minute by default) or on codes \
+                     sent (60 an hour by default) is reached. Every name and phone pair gets \
+                     this alike.",
                     "Server sedang sibuk. Silakan coba lagi sebentar lagi.",
                 )
             },

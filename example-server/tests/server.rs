@@ -138,6 +138,10 @@ async fn a_bad_setting_stops_the_server_with_its_name() {
         ("TRUSTED_PROXIES", "not-an-ip"),
         ("DEV_EXPOSE_OTP", "maybe"),
         ("OTP_SENDER", "carrier-pigeon"),
+        ("OTP_LOCKOUT_FAILURES", "0"),
+        ("OTP_SITE_SENDS_BURST", "100"),
+        ("OTP_SITE_REQUESTS_PER_MIN", "many"),
+        ("OTP_STAND_IN_CAPACITY", "0"),
     ] {
         let (ok, output) = run_to_exit(&[("DATA_FILE", data), ("PORT", "0"), (setting, value)]);
         assert!(!ok, "{setting}={value} must stop the server");
@@ -172,6 +176,11 @@ async fn help_lists_every_setting() {
         "OTP_SECRET",
         "TLS_CERT",
         "TLS_KEY",
+        "OTP_LOCKOUT_FAILURES",
+        "OTP_SITE_SENDS_PER_HOUR",
+        "OTP_SITE_SENDS_BURST",
+        "OTP_SITE_REQUESTS_PER_MIN",
+        "OTP_STAND_IN_CAPACITY",
     ] {
         assert!(help.contains(setting), "--help lacks {setting}");
     }
@@ -393,4 +402,28 @@ async fn the_generated_secret_is_owner_only_and_kept_across_restarts() {
         status, 200,
         "a code issued before the restart still verifies under the kept secret"
     );
+}
+
+#[tokio::test]
+async fn the_site_send_budget_answers_busy_beyond_it() {
+    let server = Server::start(
+        &demo_data("send-budget"),
+        &[
+            ("OTP_SITE_SENDS_PER_HOUR", "2"),
+            ("OTP_SITE_SENDS_BURST", "2"),
+        ],
+    )
+    .await;
+    server.request_code(JOHN.0, JOHN.1).await;
+    server.request_code("Siti Rahma", "081298765432").await;
+    let (status, body) = server
+        .post(
+            "/api/forgot-password/request-otp",
+            json!({ "nama": "Nobody", "noHp": "081311112222" }),
+        )
+        .await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error"], "busy");
+    assert_eq!(body["retryAfter"], 1800, "two an hour: one per half hour");
+    assert_eq!(server.codes_sent().len(), 2);
 }
