@@ -128,9 +128,45 @@ fn request(c: &mut Criterion) {
     group.finish();
 }
 
+/// A stranger's guess at a number, answered by the user's code or by a stand-in: conceal mode
+/// promises the same timing. The lockout is off, so every guess takes the counting path.
+fn guess(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let policy = Policy::builder()
+        .with_lockout(u32::MAX, Duration::from_secs(1), Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let service = runtime.block_on(async { service(policy, Arc::new(ManualClock::new())) });
+    let mut group = c.benchmark_group("verify-otp in-memory, conceal: a used-up guess");
+    for (label, name, phone) in [
+        ("at a user's code", "John Doe", "081234567890"),
+        ("at a stand-in", "Nobody", "081311112222"),
+    ] {
+        let guess = serde_json::json!({ "noHp": phone, "otp": "000000" });
+        runtime.block_on(async {
+            let request = serde_json::json!({ "nama": name, "noHp": phone });
+            call(&service, post("/request-otp", &request)).await;
+            for _ in 0..3 {
+                call(&service, post("/verify-otp", &guess)).await;
+            }
+        });
+        group.bench_function(label, |b| {
+            b.to_async(&runtime).iter_batched(
+                || post("/verify-otp", &guess),
+                |request| call(&service, request),
+                BatchSize::SmallInput,
+            );
+        });
+    }
+    group.finish();
+}
+
 criterion_group! {
     name = flow;
     config = Criterion::default().measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1));
-    targets = verify, request
+    targets = verify, request, guess
 }
 criterion_main!(flow);
