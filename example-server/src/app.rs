@@ -32,8 +32,17 @@ pub struct AppState {
 /// The site: the flow under `/api/forgot-password`, the login, the pages, `/healthz` and
 /// `/api/openapi.json`, with the per-client limit, a timeout, CORS, security headers and a
 /// log line per request.
+///
+/// It also sets the store's upkeep that depends on the settings and the service: how soon the
+/// journal is folded into the data file, and (when called within a Tokio runtime) the
+/// background upgrade of an old file's plain-text passwords, through the service's bounded
+/// password hasher.
 pub fn router(state: AppState, config: &Config) -> Router {
     let store = state.store.clone();
+    store.set_fold_delay(config.data_file_fold_delay());
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        runtime.spawn(store.upgrade_plain_passwords(state.forgot_password.passwords().clone()));
+    }
     let mut api = Router::new()
         .nest_service("/api/forgot-password", state.forgot_password.clone())
         .route("/api/auth/login", post(login::login))
@@ -70,8 +79,9 @@ pub fn router(state: AppState, config: &Config) -> Router {
         )
 }
 
-/// `{"status":"ok"}`, or 503 once the data file can no longer be written (every change is
-/// refused then, so a load balancer should take the server out).
+/// `{"status":"ok"}`, or 503 while the data file cannot be written (a full disk: every change
+/// is refused then, so a load balancer should take the server out); 200 again by itself once
+/// the disk takes writes again.
 async fn healthz(store: JsonStore) -> Response {
     match store.failure() {
         None => axum::Json(serde_json::json!({ "status": "ok" })).into_response(),
@@ -80,7 +90,7 @@ async fn healthz(store: JsonStore) -> Response {
             (
                 StatusCode::SERVICE_UNAVAILABLE,
                 axum::Json(
-                    serde_json::json!({ "status": "failing", "reason": "data file not writable" }),
+                    serde_json::json!({ "status": "failing", "reason": "the data file cannot be written right now" }),
                 ),
             )
                 .into_response()
