@@ -150,6 +150,8 @@ async fn store_hash(
                 pause.reset();
                 return Some(stored);
             }
+            // Closed meanwhile: nothing to wait for.
+            Err(_) if live(store).is_none() => return None,
             Err(error) => {
                 let delay = pause.next_delay();
                 tracing::warn!(
