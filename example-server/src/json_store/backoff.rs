@@ -27,11 +27,6 @@ impl Backoff {
         delay
     }
 
-    /// The delay the next failure will get, without counting one.
-    pub(crate) const fn current(&self) -> Duration {
-        self.next
-    }
-
     /// Starts again from the first delay, after a success.
     pub(crate) const fn reset(&mut self) {
         self.next = self.first;
@@ -48,6 +43,6 @@ mod tests {
         let delays: Vec<u128> = (0..5).map(|_| backoff.next_delay().as_millis()).collect();
         assert_eq!(delays, [50, 100, 200, 300, 300]);
         backoff.reset();
-        assert_eq!(backoff.current(), Duration::from_millis(50));
+        assert_eq!(backoff.next_delay(), Duration::from_millis(50));
     }
 }

@@ -122,6 +122,7 @@ impl Journal {
             durable: 0,
             fault: None,
             retry: RETRY,
+            retry_in: Duration::ZERO,
             last_try: false,
         };
         let writer = std::thread::Builder::new()
@@ -294,6 +295,8 @@ struct Writer {
     durable: u64,
     fault: Option<Arc<str>>,
     retry: Backoff,
+    /// How long after the last failure the next try comes.
+    retry_in: Duration,
     /// The journal is closing and the last write was tried.
     last_try: bool,
 }
@@ -343,7 +346,7 @@ impl Writer {
                 let (guard, waited) = self
                     .shared
                     .work
-                    .wait_timeout(pending, self.retry.current())
+                    .wait_timeout(pending, self.retry_in)
                     .unwrap_or_else(PoisonError::into_inner);
                 pending = guard;
                 if waited.timed_out() {
@@ -393,6 +396,7 @@ impl Writer {
                 )
                 .into();
                 let retry_in = self.retry.next_delay();
+                self.retry_in = retry_in;
                 if self.fault.is_none() {
                     tracing::error!(
                         retry_in_ms = retry_in.as_millis() as u64,
