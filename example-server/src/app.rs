@@ -82,8 +82,9 @@ pub fn router(state: AppState, config: &Config) -> Router {
         )
 }
 
-/// `{"status":"ok"}`, or 503 once the data file can no longer be written (every change is
-/// refused then, so a load balancer should take the server out).
+/// `{"status":"ok"}`, or 503 while the data file cannot be written (a full disk: every change
+/// is refused then, so a load balancer should take the server out); 200 again by itself once
+/// the disk takes writes again.
 async fn healthz(store: JsonStore) -> Response {
     match store.failure() {
         None => axum::Json(serde_json::json!({ "status": "ok" })).into_response(),
@@ -92,7 +93,7 @@ async fn healthz(store: JsonStore) -> Response {
             (
                 StatusCode::SERVICE_UNAVAILABLE,
                 axum::Json(
-                    serde_json::json!({ "status": "failing", "reason": "data file not writable" }),
+                    serde_json::json!({ "status": "failing", "reason": "the data file cannot be written right now" }),
                 ),
             )
                 .into_response()

@@ -29,6 +29,12 @@ pub struct Config {
     #[arg(long, env = "DATA_FILE", default_value = "data/data.json")]
     pub data_file: PathBuf,
 
+    /// Seconds after a change that a small data file (under 8 MiB) is rewritten with it (the
+    /// journal folded in), so other tools see it; a larger file waits until its journal is half
+    /// its size, or a minute (or this, if longer). 1 to 3600.
+    #[arg(long, env = "DATA_FILE_FOLD_SECS", default_value_t = 5)]
+    pub data_file_fold_secs: u64,
+
     /// How long a code stays valid, in seconds (60 to 86400).
     #[arg(long, env = "OTP_TTL_SECS", default_value_t = 900)]
     pub otp_ttl_secs: u64,
@@ -263,6 +269,11 @@ impl Config {
             })
     }
 
+    /// How long after a change a small data file is rewritten with it.
+    pub fn data_file_fold_delay(&self) -> Duration {
+        Duration::from_secs(self.data_file_fold_secs)
+    }
+
     /// Checks the settings that the policy does not cover.
     pub fn check(&self) -> Result<(), ConfigError> {
         if self
@@ -295,6 +306,12 @@ impl Config {
                     problem: format!("{origin:?} is not an origin such as https://tiket.example"),
                 });
             }
+        }
+        if !(1..=3600).contains(&self.data_file_fold_secs) {
+            return Err(ConfigError {
+                setting: "DATA_FILE_FOLD_SECS",
+                problem: format!("{} is not between 1 and 3600", self.data_file_fold_secs),
+            });
         }
         if self.request_timeout_secs == 0 {
             return Err(ConfigError {

@@ -93,6 +93,10 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         .with_policy(policy)
         .with_secret(&secret)
         .build()?;
+    store.set_fold_delay(config.data_file_fold_delay());
+    // An old file's plain-text passwords, hashed one at a time through the service's bounded
+    // hasher, so that logins and resets keep their turn.
+    tokio::spawn(store.upgrade_plain_passwords(forgot_password.passwords().clone()));
     let app = app::router(
         AppState {
             forgot_password,

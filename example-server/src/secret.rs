@@ -18,7 +18,8 @@ pub fn load_or_create(data_file: &Path) -> std::io::Result<Zeroizing<Vec<u8>>> {
     let path = secret_path(data_file);
     match std::fs::read_to_string(&path) {
         Ok(text) => {
-            warn_if_readable_by_others(&path);
+            // It keys every code digest: owner-only, like the data file.
+            crate::json_store::owner_only::tighten_path(&path)?;
             let secret = hex::decode(text.trim()).map_err(|e| {
                 std::io::Error::other(format!("{} is not a hex secret: {e}", path.display()))
             })?;
@@ -47,14 +48,4 @@ fn create(path: &Path) -> std::io::Result<Zeroizing<Vec<u8>>> {
     file.sync_all()?;
     tracing::info!(path = %path.display(), "generated the server secret; back it up with the data file");
     Ok(secret)
-}
-
-fn warn_if_readable_by_others(path: &Path) {
-    #[cfg(unix)]
-    if let Ok(metadata) = std::fs::metadata(path) {
-        use std::os::unix::fs::PermissionsExt;
-        if metadata.permissions().mode() & 0o077 != 0 {
-            tracing::warn!(path = %path.display(), "the server secret is readable by other users: chmod 600 it");
-        }
-    }
 }

@@ -21,48 +21,57 @@
 //! At start, a journal a crash left is folded in at once (its torn tail must not stay where new
 //! lines go); without one, `data.json` is left as it is: reading it again gives the same state,
 //! so a start costs no rewrite. What the store writes differently (numbers as typed, plain-text
-//! codes) is then folded in later, as a change waiting in the journal would be.
+//! codes) is then folded in later, as a change waiting in the journal would be; plain-text
+//! passwords are hashed in the background ([`JsonStore::upgrade_plain_passwords`]).
 //!
-//! A lock on `data.json.lock` keeps a second process off the same file.
+//! A lock on `data.json.lock` keeps a second process off the same file. Every file the store
+//! writes is owner-only (0600), and a data file or journal open to others is made so at open.
+//!
+//! # When the disk fails
+//!
+//! Faults are transient: the store recovers by itself, without a restart.
+//!
+//! - A fold that fails (no file handles left, a full disk) keeps the snapshot and every journal
+//!   line, and is retried with backoff; changes go on being appended and acknowledged.
+//! - An append or sync that fails puts the store in a fault: the changes of that batch are
+//!   answered with an error (503, never acknowledged), every new change is refused before it
+//!   touches memory ([`JsonStore::failure`] says why, and `/healthz` answers 503), and the
+//!   journal retries in the background until the disk takes writes again; then changes are
+//!   accepted again.
+//! - The in-memory effect of a change whose line failed stays, unseen: a read returns only what
+//!   is on disk, waiting for (or, during the fault, failing on) any line it depends on. The
+//!   retry that ends the fault writes that line first, so memory and disk agree again from
+//!   that moment. Its client was told it failed; as after any failed store write, its outcome
+//!   is then "may have happened" (the service already keeps a code consumed once its reset's
+//!   password write failed). A crash before the retry loses it, which nobody was told it was
+//!   not.
 
+/// Why a data file could not be opened.
+mod backoff;
 mod code_entry;
+mod fold;
 mod format;
 mod journal;
+mod open;
+pub(crate) mod owner_only;
+mod password_upgrade;
 mod state;
 
-use std::fs::{File, OpenOptions};
-use std::io::{BufReader, BufWriter};
-use std::path::{Path, PathBuf};
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use otp_reset::store::{PhoneRecords, StandInCache};
 use otp_reset::{
-    ClientKey, CodeHasher, CodeRecord, ConsumeOutcome, Digest, IssueOutcome, NewCode, OtpRules,
-    OtpStore, PhoneLedger, PhoneNumber, Proof, StoreError, Timestamp, User, UserId, UserStore,
-    VerifyOutcome,
+    ClientKey, CodeRecord, ConsumeOutcome, Digest, IssueOutcome, NewCode, OtpRules, OtpStore,
+    PhoneLedger, PhoneNumber, Proof, StoreError, Timestamp, User, UserId, UserStore, VerifyOutcome,
 };
 
-use self::format::{DataFile, Entry};
-use self::journal::{Journal, JournalPaths, sync_dir};
+use self::journal::{Journal, JournalPaths};
 use self::state::State;
-
-/// When the journal is folded into the snapshot. Folding rewrites the whole file, so its cost
-/// grows with the users; to keep the cost per change constant, a journal is folded once it
-/// reaches half the snapshot's size (at least 4 MiB). Staleness is bounded too: a small file
-/// (under 8 MiB) is refreshed 5 seconds after a change, any file after 60 seconds.
-const COMPACT_AFTER_BYTES: u64 = 4 * 1024 * 1024;
-const SMALL_SNAPSHOT_BYTES: u64 = 8 * 1024 * 1024;
-const COMPACT_SMALL_AFTER: Duration = Duration::from_secs(5);
-const COMPACT_ANY_AFTER: Duration = Duration::from_secs(60);
-
-fn compaction_due(journal_bytes: u64, snapshot_bytes: u64, waited: Duration) -> bool {
-    journal_bytes > 0
-        && (journal_bytes >= COMPACT_AFTER_BYTES.max(snapshot_bytes / 2)
-            || (snapshot_bytes < SMALL_SNAPSHOT_BYTES && waited >= COMPACT_SMALL_AFTER)
-            || waited >= COMPACT_ANY_AFTER)
-}
 
 /// Why a data file could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -94,13 +103,6 @@ pub fn ledger_json(phone: PhoneNumber, ledger: &PhoneLedger) -> Option<serde_jso
     serde_json::to_value(format::ledger_to_json(phone, ledger).0?).ok()
 }
 
-fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> OpenError + '_ {
-    move |source| OpenError::Io {
-        path: path.to_owned(),
-        source,
-    }
-}
-
 /// Users and codes in a JSON data file; implements both [`UserStore`] and [`OtpStore`].
 ///
 /// Cloning is cheap: clones share the file. [`JsonStore::close`] folds the journal in and
@@ -112,18 +114,22 @@ pub struct JsonStore {
 
 #[derive(Debug)]
 struct Inner {
-    state: Mutex<State>,
+    state: Mutex<Guarded>,
     journal: Journal,
     data: PathBuf,
     journal_paths: JournalPaths,
+    /// The data file's folder, held open so that syncing it needs no new file handle.
+    dir: Arc<File>,
     compactor: Mutex<Option<std::thread::JoinHandle<()>>>,
-    stop: (Mutex<bool>, Condvar),
+    stop: Arc<Stop>,
     closed: AtomicBool,
     /// The size of the last snapshot written.
     snapshot_bytes: AtomicU64,
     /// `data.json` holds what the store writes differently (see [`State::load`]); folded in
     /// when a change would be.
     upgrade_pending: AtomicBool,
+    /// How long after a change a small data file is rewritten with it.
+    fold_delay_ms: AtomicU64,
     compacting: Mutex<()>,
     /// Stand-ins for made-up pairs: in memory only, bounded, never in the file.
     stand_ins: StandInCache,
@@ -155,124 +161,44 @@ impl StoreOptions {
     }
 }
 
+/// Set to stop the compactor, which waits on it between looks.
+type Stop = (Mutex<bool>, Condvar);
+
+/// What the state lock guards.
+#[derive(Debug)]
+struct Guarded {
+    state: State,
+    /// Users whose last password line may not be on disk yet, with its number: a read of one
+    /// waits for that line (and only that), so a fault of the disk leaves the others readable.
+    unsettled: HashMap<UserId, u64>,
+    /// The size at which `unsettled` is next pruned of lines that are on disk.
+    prune_at: usize,
+}
+
+impl Guarded {
+    fn new(state: State) -> Self {
+        Self {
+            state,
+            unsettled: HashMap::new(),
+            prune_at: 64,
+        }
+    }
+
+    /// Notes that `id`'s password is in line `seq`.
+    fn unsettle(&mut self, id: &UserId, seq: u64, durable: u64) {
+        self.unsettled.insert(id.clone(), seq);
+        if self.unsettled.len() >= self.prune_at {
+            self.unsettled.retain(|_, line| *line > durable);
+            self.prune_at = (self.unsettled.len() * 2).max(64);
+        }
+    }
+}
+
+fn unavailable(reason: &str) -> StoreError {
+    StoreError::Unavailable(reason.to_owned().into())
+}
+
 impl JsonStore {
-    /// Opens the data file at `path` (creating an empty one if there is none), folds in any
-    /// journal a crash left, and starts the journal writer and the background compaction.
-    ///
-    /// `codes` must be keyed with the service's secret: plain-text codes from an old file are
-    /// hashed with it.
-    pub fn open(path: impl AsRef<Path>, codes: &CodeHasher) -> Result<Self, OpenError> {
-        Self::open_with(path, codes, StoreOptions::default())
-    }
-
-    /// [`JsonStore::open`] with `options`.
-    pub fn open_with(
-        path: impl AsRef<Path>,
-        codes: &CodeHasher,
-        options: StoreOptions,
-    ) -> Result<Self, OpenError> {
-        let data = path.as_ref().to_owned();
-        let dir = match data.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
-            _ => PathBuf::from("."),
-        };
-        let sibling = |suffix: &str| {
-            let mut name = data.clone().into_os_string();
-            name.push(suffix);
-            PathBuf::from(name)
-        };
-        let journal_paths = JournalPaths {
-            current: sibling(".journal"),
-            next: sibling(".journal.next"),
-            dir,
-        };
-
-        let lock_path = sibling(".lock");
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(io_error(&lock_path))?;
-        lock.try_lock().map_err(|error| match error {
-            std::fs::TryLockError::WouldBlock => OpenError::Locked(data.clone()),
-            std::fs::TryLockError::Error(source) => OpenError::Io {
-                path: lock_path.clone(),
-                source,
-            },
-        })?;
-
-        let (file, file_bytes) = match std::fs::read(&data) {
-            Ok(bytes) => {
-                let file = serde_json::from_slice::<DataFile>(&bytes).map_err(|source| {
-                    OpenError::Corrupt {
-                        path: data.clone(),
-                        source,
-                    }
-                })?;
-                (file, Some(bytes.len() as u64))
-            }
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                (DataFile::default(), None)
-            }
-            Err(error) => return Err(io_error(&data)(error)),
-        };
-        let (mut state, upgrade) = State::load(file, codes);
-        let mut journal_left = false;
-        for segment in [&journal_paths.current, &journal_paths.next] {
-            journal_left |= replay(segment, &mut state, codes)?;
-        }
-
-        let snapshot_bytes = match file_bytes {
-            Some(bytes) if !journal_left => bytes,
-            // Fold the journal into a fresh snapshot (or create the file) and start anew.
-            _ => {
-                let captured = state.capture();
-                let written =
-                    write_atomically(&data, &journal_paths.dir, |out| captured.write_to(out))
-                        .map_err(io_error(&data))?;
-                let _ = std::fs::remove_file(&journal_paths.current);
-                written
-            }
-        };
-        let journal_file = journal::open_segment(&journal_paths.current)
-            .map_err(io_error(&journal_paths.current))?;
-        match std::fs::remove_file(&journal_paths.next) {
-            Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
-                return Err(io_error(&journal_paths.next)(error));
-            }
-            _ => {}
-        }
-        sync_dir(&journal_paths.dir).map_err(io_error(&journal_paths.dir))?;
-
-        let journal = Journal::start(journal_paths.clone(), journal_file)
-            .map_err(io_error(&journal_paths.current))?;
-        let inner = Arc::new(Inner {
-            state: Mutex::new(state),
-            journal,
-            data,
-            journal_paths,
-            compactor: Mutex::new(None),
-            stop: (Mutex::new(false), Condvar::new()),
-            closed: AtomicBool::new(false),
-            snapshot_bytes: AtomicU64::new(snapshot_bytes),
-            upgrade_pending: AtomicBool::new(upgrade && !journal_left && file_bytes.is_some()),
-            compacting: Mutex::new(()),
-            stand_ins: StandInCache::new(options.stand_in_capacity),
-            _lock: lock,
-        });
-        let weak = Arc::downgrade(&inner);
-        let compactor = std::thread::Builder::new()
-            .name("data-file-compactor".into())
-            .spawn(move || compact_periodically(&weak))
-            .map_err(io_error(&inner.data))?;
-        *inner
-            .compactor
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some(compactor);
-        Ok(Self { inner })
-    }
-
     /// Folds the journal into `data.json` now.
     pub fn compact(&self) -> std::io::Result<()> {
         self.inner.compact()
@@ -288,10 +214,20 @@ impl JsonStore {
         result
     }
 
-    /// Why the store stopped accepting changes (a journal write failed, such as on a full
-    /// disk), if it did; every change is refused from then on, until a restart.
+    /// Why the store refuses changes right now: the data file cannot be written (an append or
+    /// sync of the journal failed, such as on a full disk, and its retries have not succeeded
+    /// yet), or the store is closed. `None` when changes are accepted; a fault ends by itself
+    /// once the disk takes writes again.
     pub fn failure(&self) -> Option<String> {
-        self.inner.journal.failure()
+        self.inner.journal.fault().map(|reason| reason.to_string())
+    }
+
+    /// How long after a change a small data file (under 8 MiB) is rewritten with the journal
+    /// folded in (5 s unless set); larger files wait until their journal is half their size, or
+    /// a minute (or this, if longer).
+    pub fn set_fold_delay(&self, delay: Duration) {
+        let millis = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+        self.inner.fold_delay_ms.store(millis, Ordering::Relaxed);
     }
 
     /// How many phones have stand-ins in memory (at most the capacity of [`StoreOptions`]).
@@ -301,7 +237,42 @@ impl JsonStore {
 
     /// How many users the file holds.
     pub fn user_count(&self) -> usize {
-        self.inner.lock().users.len()
+        self.inner.lock().state.users.len()
+    }
+
+    /// Replaces a user's password with `phc` only if it is still `expected` (compare-and-set),
+    /// durably. `Ok(false)` when no user has this id or the password changed meanwhile: an
+    /// upgrade of an old password uses it so that it never overwrites a newer one.
+    pub async fn replace_password_hash(
+        &self,
+        id: &UserId,
+        expected: &str,
+        phc: &str,
+    ) -> Result<bool, StoreError> {
+        let seq = {
+            let mut guarded = self.inner.lock();
+            self.refuse_if_faulted()?;
+            let Some(entry) = guarded.state.replace_password(id, expected, phc) else {
+                return Ok(false);
+            };
+            self.journal_password(&mut guarded, id, &entry)
+        };
+        self.durable(seq).await?;
+        Ok(true)
+    }
+
+    /// Refuses a change while the journal cannot take it, before it touches memory.
+    fn refuse_if_faulted(&self) -> Result<(), StoreError> {
+        match self.inner.journal.fault() {
+            Some(reason) => Err(unavailable(&reason)),
+            None => Ok(()),
+        }
+    }
+
+    fn journal_password(&self, guarded: &mut Guarded, id: &UserId, entry: &format::Entry) -> u64 {
+        let seq = self.inner.journal.append(entry);
+        guarded.unsettle(id, seq, self.inner.journal.durable_through());
+        seq
     }
 
     /// Runs one step on a phone's ledger under the lock and journals the phone if it changed;
@@ -312,8 +283,9 @@ impl JsonStore {
         step: impl FnOnce(PhoneRecords<'_>) -> T,
     ) -> Result<T, StoreError> {
         let (result, seq) = {
-            let mut state = self.inner.lock();
-            let (result, entry) = state.step(*phone, |ledger| {
+            let mut guarded = self.inner.lock();
+            self.refuse_if_faulted()?;
+            let (result, entry) = guarded.state.step(*phone, |ledger| {
                 self.inner
                     .stand_ins
                     .step(phone, |stand_ins| step(PhoneRecords { ledger, stand_ins }))
@@ -333,41 +305,13 @@ impl JsonStore {
             .journal
             .durable(seq)
             .await
-            .map_err(|error| StoreError::Unavailable(error.into()))
+            .map_err(|reason| unavailable(&reason))
     }
 }
 
 impl Inner {
-    fn lock(&self) -> MutexGuard<'_, State> {
+    fn lock(&self) -> MutexGuard<'_, Guarded> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn compact(&self) -> std::io::Result<()> {
-        // One compaction at a time: they share the temporary file and the rotation.
-        let _one = self
-            .compacting
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if self.closed.load(Ordering::SeqCst) {
-            return Err(std::io::Error::other("the data file is closed"));
-        }
-        // Capture and rotate in one moment under the lock; serialise outside it, so requests
-        // never wait for a whole file to be written out.
-        let (captured, rotation) = {
-            let state = self.lock();
-            (state.capture(), self.journal.rotate())
-        };
-        let written = write_atomically(&self.data, &self.journal_paths.dir, |out| {
-            captured.write_to(out)
-        })?;
-        drop(captured);
-        self.snapshot_bytes.store(written, Ordering::Relaxed);
-        self.upgrade_pending.store(false, Ordering::Relaxed);
-        self.journal
-            .wait_rotated(rotation)
-            .map_err(std::io::Error::other)?;
-        std::fs::rename(&self.journal_paths.next, &self.journal_paths.current)?;
-        sync_dir(&self.journal_paths.dir)
     }
 
     fn stop_compactor(&self) {
@@ -399,121 +343,17 @@ impl Drop for Inner {
     }
 }
 
-fn compact_periodically(inner: &std::sync::Weak<Inner>) {
-    let mut waited = Duration::ZERO;
-    let tick = Duration::from_millis(250);
-    loop {
-        let Some(inner) = inner.upgrade() else { return };
-        {
-            let stopped = inner.stop.0.lock().unwrap_or_else(PoisonError::into_inner);
-            let (stopped, _) = inner
-                .stop
-                .1
-                .wait_timeout(stopped, tick)
-                .unwrap_or_else(PoisonError::into_inner);
-            if *stopped {
-                return;
-            }
-        }
-        // A pending upgrade counts as a change waiting: folded within the same bounds.
-        let pending = inner.journal.segment_bytes()
-            + u64::from(inner.upgrade_pending.load(Ordering::Relaxed));
-        waited = if pending == 0 {
-            Duration::ZERO
-        } else {
-            waited + tick
-        };
-        if compaction_due(
-            pending,
-            inner.snapshot_bytes.load(Ordering::Relaxed),
-            waited,
-        ) {
-            waited = Duration::ZERO;
-            if let Err(error) = inner.compact() {
-                tracing::error!(%error, "folding the journal into the data file failed");
-            }
-        }
-    }
-}
-
-/// Replays a journal segment into `state`; whether there was one, not empty. A torn last line
-/// (a crash mid-write) is ignored; a bad line before the last is corruption.
-fn replay(path: &Path, state: &mut State, codes: &CodeHasher) -> Result<bool, OpenError> {
-    let file = match File::open(path) {
-        Ok(file) => file,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(false),
-        Err(error) => return Err(io_error(path)(error)),
-    };
-    let mut bytes = Vec::new();
-    std::io::Read::read_to_end(&mut BufReader::new(file), &mut bytes).map_err(io_error(path))?;
-    if bytes.is_empty() {
-        return Ok(false);
-    }
-    let lines: Vec<&[u8]> = bytes
-        .split(|&b| b == b'\n')
-        .filter(|line| !line.iter().all(u8::is_ascii_whitespace))
-        .collect();
-    for (index, line) in lines.iter().enumerate() {
-        match serde_json::from_slice::<Entry>(line) {
-            Ok(entry) => state.apply(entry, codes),
-            // A crash mid-write can leave garbage after the last synced line (never
-            // acknowledged); a bad line followed by good ones is corruption.
-            Err(source) => {
-                let torn_tail = lines[index..]
-                    .iter()
-                    .all(|rest| serde_json::from_slice::<Entry>(rest).is_err());
-                if !torn_tail {
-                    return Err(OpenError::Corrupt {
-                        path: path.to_owned(),
-                        source,
-                    });
-                }
-                tracing::warn!(journal = %path.display(), lines = lines.len() - index, "ignoring a torn journal tail (never acknowledged)");
-                break;
-            }
-        }
-    }
-    Ok(true)
-}
-
-/// Replaces `path` with what `write` writes so that the file is whole at every instant: a
-/// temporary file, synced, renamed over it, and the folder synced. Returns its size.
-fn write_atomically(
-    path: &Path,
-    dir: &Path,
-    write: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
-) -> std::io::Result<u64> {
-    let mut temporary = path.to_owned().into_os_string();
-    temporary.push(".tmp");
-    let temporary = PathBuf::from(temporary);
-    // The file holds password hashes: owner-only, unless the operator chose otherwise for the
-    // file being replaced.
-    let mut options = OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let file = options.open(&temporary)?;
-    if let Ok(existing) = std::fs::metadata(path) {
-        file.set_permissions(existing.permissions())?;
-    }
-    let mut out = BufWriter::with_capacity(1 << 20, file);
-    write(&mut out)?;
-    let file = out
-        .into_inner()
-        .map_err(std::io::IntoInnerError::into_error)?;
-    file.sync_all()?;
-    let written = file.metadata()?.len();
-    drop(file);
-    std::fs::rename(&temporary, path)?;
-    sync_dir(dir)?;
-    Ok(written)
-}
-
 impl UserStore for JsonStore {
     async fn find_by_phone(&self, phone: &PhoneNumber) -> Result<Option<User>, StoreError> {
         let (user, seq) = {
-            let state = self.inner.lock();
-            (state.user_by_phone(*phone), self.inner.journal.appended())
+            let guarded = self.inner.lock();
+            let user = guarded.state.user_by_phone(*phone);
+            let seq = user
+                .as_ref()
+                .and_then(|user| guarded.unsettled.get(&user.id))
+                .copied()
+                .unwrap_or(0);
+            (user, seq)
         };
         self.durable(seq).await?;
         Ok(user)
@@ -521,11 +361,12 @@ impl UserStore for JsonStore {
 
     async fn set_password_hash(&self, id: &UserId, phc: &str) -> Result<bool, StoreError> {
         let seq = {
-            let mut state = self.inner.lock();
-            match state.set_password(id, phc) {
-                Some(entry) => self.inner.journal.append(&entry),
-                None => return Ok(false),
-            }
+            let mut guarded = self.inner.lock();
+            self.refuse_if_faulted()?;
+            let Some(entry) = guarded.state.set_password(id, phc) else {
+                return Ok(false);
+            };
+            self.journal_password(&mut guarded, id, &entry)
         };
         self.durable(seq).await?;
         Ok(true)
@@ -585,8 +426,9 @@ impl OtpStore for JsonStore {
 
     async fn purge_expired(&self, now: Timestamp, rules: &OtpRules) -> Result<usize, StoreError> {
         let (purged, seq) = {
-            let mut state = self.inner.lock();
-            let (purged, entries) = state.purge(now, rules);
+            let mut guarded = self.inner.lock();
+            self.refuse_if_faulted()?;
+            let (purged, entries) = guarded.state.purge(now, rules);
             let mut seq = self.inner.journal.appended();
             for entry in &entries {
                 seq = self.inner.journal.append(entry);
@@ -595,35 +437,5 @@ impl OtpStore for JsonStore {
         };
         self.durable(seq).await?;
         Ok(purged)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn folding_cost_per_change_stays_constant_and_staleness_bounded() {
-        let mib = 1024 * 1024;
-        assert!(
-            !compaction_due(0, 0, Duration::from_secs(3600)),
-            "nothing to fold"
-        );
-        assert!(
-            compaction_due(100, mib, Duration::from_secs(5)),
-            "a small file is refreshed within seconds"
-        );
-        assert!(
-            !compaction_due(100, 200 * mib, Duration::from_secs(5)),
-            "a large file is not rewritten for one change"
-        );
-        assert!(
-            compaction_due(100 * mib, 200 * mib, Duration::ZERO),
-            "a journal half the snapshot's size is folded"
-        );
-        assert!(
-            compaction_due(100, 200 * mib, Duration::from_secs(60)),
-            "no file is more than a minute behind"
-        );
     }
 }

@@ -140,6 +140,20 @@ impl State {
         })
     }
 
+    /// Sets a user's password if it is still `expected`; the journal entry to append, or `None`
+    /// for an unknown id or a password that changed meanwhile.
+    pub(crate) fn replace_password(
+        &mut self,
+        id: &UserId,
+        expected: &str,
+        phc: &str,
+    ) -> Option<Entry> {
+        let &index = self.by_id.get(id)?;
+        (self.users[index].password == expected)
+            .then(|| self.set_password(id, phc))
+            .flatten()
+    }
+
     /// Runs a step on a phone's ledger; the entry to journal when the ledger changed.
     pub(crate) fn step<T>(
         &mut self,

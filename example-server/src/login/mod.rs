@@ -185,7 +185,7 @@ async fn check(
         (Ok(PasswordCheck::Match { needs_upgrade }), Some(user)) => {
             login.0.backoff.succeeded(phone, client);
             if needs_upgrade {
-                upgrade(app, &user.id, &password).await;
+                upgrade(app, &user, &password).await;
             }
             Verdict::SignedIn { name: user.name }
         }
@@ -196,12 +196,19 @@ async fn check(
     }
 }
 
-/// Replaces a plain-text or weak stored password with a fresh argon2 hash; a failure only
-/// postpones the upgrade to the next login.
-async fn upgrade(app: &AppState, id: &otp_reset::UserId, password: &str) {
+/// Replaces a plain-text or weak stored password with a fresh argon2 hash, unless it changed
+/// meanwhile (a reset that lands first wins); a failure only postpones the upgrade to the next
+/// login.
+async fn upgrade(app: &AppState, user: &otp_reset::User, password: &str) {
+    let id = &user.id;
     match app.forgot_password.passwords().hash(password).await {
-        Ok(phc) => match app.store.set_password_hash(id, &phc).await {
-            Ok(_) => tracing::info!(user = %id, "upgraded a stored password to argon2id"),
+        Ok(phc) => match app
+            .store
+            .replace_password_hash(id, &user.password, &phc)
+            .await
+        {
+            Ok(true) => tracing::info!(user = %id, "upgraded a stored password to argon2id"),
+            Ok(false) => {}
             Err(error) => tracing::warn!(%error, "storing an upgraded password failed"),
         },
         Err(error) => tracing::warn!(%error, "hashing a password for its upgrade failed"),

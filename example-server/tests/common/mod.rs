@@ -297,3 +297,109 @@ pub fn run_to_exit(env: &[(&str, &str)]) -> (bool, String) {
     );
     (output.status.success(), text)
 }
+
+/// Whether the tests run as root (as they do here and in CI): mounting a tmpfs and raising a
+/// process's file-handle limit back need it.
+pub fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|line| line.strip_prefix("Uid:"))
+        .and_then(|ids| ids.split_whitespace().nth(1).map(|euid| euid == "0"))
+        .unwrap_or(false)
+}
+
+/// A tmpfs of a fixed size mounted on a fresh folder: a small disk to fill. Unmounted when
+/// dropped (drop the servers using it first).
+pub struct Tmpfs {
+    pub dir: PathBuf,
+}
+
+impl Tmpfs {
+    /// Mounts a tmpfs of `size` (such as `1m`); fails the test, with what it needs, when it
+    /// cannot.
+    pub fn mount(name: &str, size: &str) -> Tmpfs {
+        assert!(
+            is_root(),
+            "this test needs root to mount a tmpfs (a small disk it fills): run it as root, as CI does"
+        );
+        let dir = fresh_dir(name);
+        let output = Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "tmpfs",
+            ])
+            .arg(&dir)
+            .output()
+            .expect("this test needs `mount` (util-linux) to mount a tmpfs");
+        assert!(
+            output.status.success(),
+            "this test needs root to mount a tmpfs on {}: {}",
+            dir.display(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        Tmpfs { dir }
+    }
+
+    /// Fills the file system with `filler` until it takes no more bytes; returns its path.
+    pub fn fill(&self) -> PathBuf {
+        use std::io::Write;
+        let path = self.dir.join("filler");
+        let mut file = std::fs::File::create(&path).unwrap();
+        for chunk in [64 * 1024, 4096, 512, 1] {
+            let bytes = vec![0u8; chunk];
+            while file.write_all(&bytes).is_ok() {}
+        }
+        let _ = file.sync_all();
+        path
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("--lazy").arg(&self.dir).status();
+    }
+}
+
+/// A data file of `count` users (`Pengguna {i}`, `phone(i)`), each with the password
+/// `password(i)` as stored (plain text or a hash), numbers as the store writes them.
+pub fn write_users(path: &Path, count: usize, password: impl Fn(usize) -> String) {
+    let users: Vec<Value> = (0..count)
+        .map(|i| {
+            json!({
+                "id": i + 1,
+                "nama": format!("Pengguna {i}"),
+                "email": format!("u{i}@example.com"),
+                "noHp": format!("628125{i:07}"),
+                "password": password(i),
+            })
+        })
+        .collect();
+    std::fs::write(
+        path,
+        serde_json::to_vec_pretty(&json!({ "users": users, "otps": [] })).unwrap(),
+    )
+    .unwrap();
+}
+
+/// User `i`'s number as a user types it.
+pub fn phone(i: usize) -> String {
+    format!("08125{i:07}")
+}
+
+/// User `i`'s number as the data file holds it.
+pub fn stored_phone(i: usize) -> String {
+    format!("628125{i:07}")
+}
+
+/// Polls `check` every 100 ms until it holds; fails with `what` after `bound`.
+pub async fn wait_for(what: &str, bound: Duration, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + bound;
+    while !check().await {
+        assert!(Instant::now() < deadline, "{what}: not within {bound:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
