@@ -17,17 +17,6 @@ fn client_from(address: &str) -> reqwest::Client {
         .unwrap()
 }
 
-async fn post(server: &Server, client: &reqwest::Client, path: &str, body: Value) -> (u16, Value) {
-    let response = client
-        .post(server.url(path))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
 #[tokio::test]
 async fn a_stranger_who_knows_the_number_cannot_spoil_the_users_reset() {
     let server = Server::start(&demo_data("strangers"), &[]).await;
@@ -36,58 +25,56 @@ async fn a_stranger_who_knows_the_number_cannot_spoil_the_users_reset() {
 
     let code = server.request_code(JOHN.0, JOHN.1).await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
-    let (status, _) = post(
-        &server,
-        &stranger,
-        "/api/forgot-password/request-otp",
-        json!({ "nama": "Not John", "noHp": JOHN.1 }),
-    )
-    .await;
-    assert_eq!(status, 200);
-    for _ in 0..3 {
-        post(
-            &server,
+    let (status, _) = server
+        .post_as(
             &stranger,
-            "/api/forgot-password/verify-otp",
-            json!({ "noHp": JOHN.1, "otp": wrong }),
+            "/api/forgot-password/request-otp",
+            json!({ "nama": "Not John", "noHp": JOHN.1 }),
         )
         .await;
+    assert_eq!(status, 200);
+    for _ in 0..3 {
+        server
+            .post_as(
+                &stranger,
+                "/api/forgot-password/verify-otp",
+                json!({ "noHp": JOHN.1, "otp": wrong }),
+            )
+            .await;
     }
-    let (status, body) = post(
-        &server,
-        &stranger,
-        "/api/forgot-password/verify-otp",
-        json!({ "noHp": JOHN.1, "otp": code }),
-    )
-    .await;
+    let (status, body) = server
+        .post_as(
+            &stranger,
+            "/api/forgot-password/verify-otp",
+            json!({ "noHp": JOHN.1, "otp": code }),
+        )
+        .await;
     assert_ne!(
         status, 200,
         "the stranger used up their own guesses: {body}"
     );
 
-    let (status, body) = post(
-        &server,
-        &user,
-        "/api/forgot-password/verify-otp",
-        json!({ "noHp": JOHN.1, "otp": code }),
-    )
-    .await;
+    let (status, body) = server
+        .post_as(
+            &user,
+            "/api/forgot-password/verify-otp",
+            json!({ "noHp": JOHN.1, "otp": code }),
+        )
+        .await;
     assert_eq!(
         status, 200,
         "the user's code and attempts are whole: {body}"
     );
     let token = body["data"]["resetToken"].as_str().unwrap().to_owned();
     for _ in 0..3 {
-        post(
-            &server,
+        server.post_as(
             &stranger,
             "/api/forgot-password/reset-password",
             json!({ "noHp": JOHN.1, "otp": wrong, "newPassword": "Attacker!1", "confirmPassword": "Attacker!1" }),
         )
         .await;
     }
-    let (status, body) = post(
-        &server,
+    let (status, body) = server.post_as(
         &user,
         "/api/forgot-password/reset-password",
         json!({ "noHp": JOHN.1, "resetToken": token, "newPassword": "NewSecret!9", "confirmPassword": "NewSecret!9" }),

@@ -178,8 +178,12 @@ impl Server {
 
     /// POSTs JSON; returns the status and the JSON answer.
     pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let response = self
-            .client
+        self.post_as(&self.client, path, body).await
+    }
+
+    /// POSTs JSON as `client` (another source address is another client).
+    pub async fn post_as(&self, client: &reqwest::Client, path: &str, body: Value) -> (u16, Value) {
+        let response = client
             .post(self.url(path))
             .json(&body)
             .send()
