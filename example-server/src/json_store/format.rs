@@ -59,6 +59,21 @@ pub(crate) enum Entry {
     },
     /// A user's new password hash.
     Password { user_id: String, password: String },
+    /// Nothing: written, and synced, for a step on a stand-in, so that a made-up pair's answer
+    /// waits for the disk exactly as a real pair's does. Skipped on replay.
+    Pad { pad: String },
+}
+
+impl Entry {
+    /// About the length of a phone's line with a code, so a pad costs the disk the same.
+    const PAD_CHARS: usize = 400;
+
+    /// A pad line.
+    pub(crate) fn pad() -> Self {
+        Self::Pad {
+            pad: " ".repeat(Self::PAD_CHARS),
+        }
+    }
 }
 
 /// A user as read from the file: the fields the flow needs, and the object as it was.

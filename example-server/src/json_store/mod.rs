@@ -275,8 +275,10 @@ impl JsonStore {
         seq
     }
 
-    /// Runs one step on a phone's ledger under the lock and journals the phone if it changed;
-    /// returns the step's result once it is durable.
+    /// Runs one step on a phone's records under the lock and journals the phone if its ledger
+    /// changed, or a pad line if only its stand-ins did (a made-up pair's answer waits for a
+    /// sync as a real pair's does, or its timing would tell them apart); returns the step's
+    /// result once it is durable.
     async fn phone_step<T>(
         &self,
         phone: &PhoneNumber,
@@ -285,11 +287,19 @@ impl JsonStore {
         let (result, seq) = {
             let mut guarded = self.inner.lock();
             self.refuse_if_faulted()?;
+            let mut stand_ins_changed = false;
             let (result, entry) = guarded.state.step(*phone, |ledger| {
-                self.inner
-                    .stand_ins
-                    .step(phone, |stand_ins| step(PhoneRecords { ledger, stand_ins }))
+                self.inner.stand_ins.step(phone, |stand_ins| {
+                    let before = stand_ins.clone();
+                    let result = step(PhoneRecords {
+                        ledger,
+                        stand_ins: &mut *stand_ins,
+                    });
+                    stand_ins_changed = *stand_ins != before;
+                    result
+                })
             });
+            let entry = entry.or_else(|| stand_ins_changed.then(format::Entry::pad));
             let seq = match entry {
                 Some(entry) => self.inner.journal.append(&entry),
                 None => self.inner.journal.appended(),

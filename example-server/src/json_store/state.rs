@@ -189,6 +189,7 @@ impl State {
     /// Applies a journal line.
     pub(crate) fn apply(&mut self, entry: Entry, codes: &CodeHasher) {
         match entry {
+            Entry::Pad { .. } => {}
             Entry::Password { user_id, password } => {
                 let _ = self.set_password(&UserId(user_id), &password);
             }
