@@ -14,6 +14,7 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use ipnet::IpNet;
+use tokio::sync::Notify;
 
 use super::activity::{Activity, Timeouts};
 use crate::client_limit::{self, WIDER_NETWORKS, wider_networks};
@@ -44,11 +45,13 @@ pub(crate) struct Connections {
     caps: Caps,
     timeouts: Timeouts,
     open: Mutex<Open>,
+    /// Notified as each evicted connection closes.
+    closed: Notify,
 }
 
-/// Evicted connections whose tasks have not yet closed them, at most: beyond, the server
-/// refuses rather than evicts, so that evictions cannot outrun the closing and use up the
-/// file handles kept in reserve.
+/// Evicted connections whose tasks have not yet closed them, at most: beyond, the accept loop
+/// waits for them (see [`Connections::settled`]), so that evictions cannot outrun the closing
+/// and use up the file handles kept in reserve.
 const CLOSING_AT_MOST: usize = 8;
 
 #[derive(Debug, Default)]
@@ -81,6 +84,7 @@ impl Drop for Place {
         if !open.remove(self.client, &self.activity) {
             // Evicted: counted in `closing` until now.
             open.closing -= 1;
+            self.connections.closed.notify_one();
         }
     }
 }
@@ -91,7 +95,20 @@ impl Connections {
             caps,
             timeouts,
             open: Mutex::default(),
+            closed: Notify::new(),
         })
+    }
+
+    /// Returns once fewer than [`CLOSING_AT_MOST`] evicted connections are still closing. The
+    /// accept loop waits here, new connections waiting meanwhile in the listen queue.
+    pub(crate) async fn settled(&self) {
+        loop {
+            let closed = self.closed.notified();
+            if self.lock().closing < CLOSING_AT_MOST {
+                return;
+            }
+            closed.await;
+        }
     }
 
     /// Open connections now.
@@ -335,7 +352,14 @@ mod tests {
             Refused::Full,
             "every evicted connection is still closing"
         );
+        let settled = tokio::time::timeout(Duration::from_millis(100), connections.settled());
+        assert!(settled.await.is_err(), "the accept loop waits");
+        let waiting = {
+            let connections = Arc::clone(&connections);
+            tokio::spawn(async move { connections.settled().await })
+        };
         drop(old);
+        waiting.await.unwrap();
         assert!(connections.admit(ip("203.0.113.3")).is_ok());
         drop(new);
     }

@@ -151,7 +151,10 @@ pub async fn serve(
     loop {
         let (stream, peer) = tokio::select! {
             () = &mut shutdown => break,
-            accepted = listener.accept() => match accepted {
+            accepted = async {
+                connections.settled().await;
+                listener.accept().await
+            } => match accepted {
                 Ok(accepted) => accepted,
                 Err(error) => {
                     accept_failed(&error).await;
