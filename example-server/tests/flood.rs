@@ -213,6 +213,35 @@ async fn connections_that_never_finish_their_head_are_closed_after_the_header_ti
 }
 
 #[tokio::test]
+async fn a_client_that_does_not_read_its_answers_is_closed() {
+    // The answer timeout is twice REQUEST_TIMEOUT_SECS; once hyper holds a whole answer, the
+    // idle timeout runs while it is written.
+    let settings = [("REQUEST_TIMEOUT_SECS", "1"), QUICK_IDLE, SLOW_HEAD];
+    let server = Server::start(&demo_data("flood-slow-read"), &settings).await;
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stream = socket
+        .connect(SocketAddr::from(([127, 0, 0, 1], server.port)))
+        .await
+        .unwrap();
+    // 1,000 pipelined requests for 13 KiB each: far more than the socket buffers hold.
+    let request = "GET /assets/forgot-password.js HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    stream
+        .write_all(request.repeat(1000).as_bytes())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let received = closed_within(&mut stream, Duration::from_secs(10))
+        .await
+        .expect("the connection is closed");
+    let answers = String::from_utf8_lossy(&received)
+        .matches("HTTP/1.1 200")
+        .count();
+    assert!(answers < 1000, "{answers} answers: it was cut off");
+    serves(&server, "127.0.0.1").await;
+}
+
+#[tokio::test]
 async fn a_head_over_the_limit_is_answered_431_and_its_connection_closed() {
     let settings = [("MAX_HEADER_BYTES", "8192")];
     let server = Server::start(&demo_data("flood-large"), &settings).await;

@@ -1,12 +1,13 @@
-//! What one connection is doing, and when it has been quiet too long: the request-head and
-//! idle timeouts.
+//! What one connection is doing, and when it has been quiet too long: the request-head, answer
+//! and idle timeouts.
 //!
 //! A connection is in one of three phases. It starts *reading a head*: it has the header read
-//! timeout to send a whole request head. Once the head is in, a request is *in flight*, with no
-//! deadline here (the request timeout bounds the handler). When the answer has been written the
-//! connection is *idle*, with the idle timeout to start its next request; its first byte starts
-//! the header read timeout again. Counting from that byte, and not from each one, is what closes
-//! a client that trickles its head a byte at a time.
+//! timeout to send a whole request head. Once the head is in, a request is *in flight* until
+//! hyper has taken its whole answer, within the answer timeout (the request timeout bounds the
+//! handler; this bounds an answer streamed to a client that does not read it). Then the
+//! connection is *idle*: the idle timeout covers writing out what hyper holds and waiting for
+//! the next request, whose first byte starts the header read timeout again. Counting from that
+//! byte, and not from each one, is what closes a client that trickles its head a byte at a time.
 
 use std::io;
 use std::pin::Pin;
@@ -34,6 +35,8 @@ pub(crate) struct Timeouts {
     pub(crate) header_read: Duration,
     /// To start the next request once an answer has been written.
     pub(crate) idle: Duration,
+    /// To handle a request and write its answer.
+    pub(crate) answer: Duration,
 }
 
 /// Why a connection was closed by the server rather than by hyper or the client.
@@ -43,6 +46,8 @@ pub(crate) enum Closed {
     HeaderTimeout,
     /// It sent no new request in time.
     IdleTimeout,
+    /// Its answer was not taken in time (a streamed answer the client does not read).
+    AnswerTimeout,
     /// Its place was given to a new connection while the server was full.
     Evicted,
 }
@@ -85,15 +90,16 @@ impl Activity {
         self.changed.notify_one();
     }
 
-    /// A request's head is in: no deadline until its answer is written and the guard dropped.
+    /// A request's head is in: the answer timeout runs until its answer is written and the
+    /// guard dropped.
     pub(crate) fn request_started(self: &Arc<Self>) -> InFlight {
         self.phase.store(IN_FLIGHT, Ordering::Release);
-        self.set_deadline(None);
+        self.set_deadline(Some(self.timeouts.answer));
         InFlight(Arc::clone(self))
     }
 
-    /// Resolves when the connection must be closed: a deadline passed with no request in
-    /// flight, or it was evicted.
+    /// Resolves when the connection must be closed: its phase's deadline passed, or it was
+    /// evicted.
     pub(crate) async fn closed(&self) -> Closed {
         loop {
             if self.evicted.load(Ordering::Acquire) {
@@ -111,6 +117,7 @@ impl Activity {
                     if self.deadline.load(Ordering::Acquire) == deadline {
                         return match self.phase.load(Ordering::Acquire) {
                             IDLE => Closed::IdleTimeout,
+                            IN_FLIGHT => Closed::AnswerTimeout,
                             _ => Closed::HeaderTimeout,
                         };
                     }
@@ -151,7 +158,7 @@ impl Drop for InFlight {
     }
 }
 
-/// An answer's body that keeps its request in flight until hyper has written it all (or the
+/// An answer's body that keeps its request in flight until hyper has taken it all (or the
 /// connection is gone).
 #[derive(Debug)]
 pub(crate) struct Answer {
@@ -253,6 +260,7 @@ mod tests {
     const TIMEOUTS: Timeouts = Timeouts {
         header_read: Duration::from_secs(10),
         idle: Duration::from_secs(60),
+        answer: Duration::from_secs(120),
     };
 
     #[tokio::test(start_paused = true)]
@@ -264,17 +272,27 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_request_in_flight_has_no_deadline_and_idleness_starts_after_it() {
+    async fn a_request_in_flight_has_the_answer_timeout_and_idleness_starts_after_it() {
         let activity = Activity::new(TIMEOUTS);
         let in_flight = activity.request_started();
         assert!(!activity.evictable());
-        let closed = tokio::time::timeout(Duration::from_secs(3600), activity.closed()).await;
+        let closed = tokio::time::timeout(TIMEOUTS.answer / 2, activity.closed()).await;
         assert!(closed.is_err(), "closed with a request in flight");
         let idle_from = Instant::now();
         drop(in_flight);
         assert!(activity.evictable());
         assert_eq!(activity.closed().await, Closed::IdleTimeout);
         assert_eq!(idle_from.elapsed(), TIMEOUTS.idle);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_answer_the_client_does_not_read_in_time_closes_the_connection() {
+        let activity = Activity::new(TIMEOUTS);
+        let start = Instant::now();
+        let _in_flight = activity.request_started();
+        activity.read_some();
+        assert_eq!(activity.closed().await, Closed::AnswerTimeout);
+        assert_eq!(start.elapsed(), TIMEOUTS.answer);
     }
 
     #[tokio::test(start_paused = true)]

@@ -229,6 +229,7 @@ mod tests {
             Timeouts {
                 header_read: Duration::from_secs(10),
                 idle: Duration::from_secs(60),
+                answer: Duration::from_secs(60),
             },
         )
     }

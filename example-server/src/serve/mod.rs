@@ -7,6 +7,8 @@
 //! - a header read timeout: a request head must be whole within it, counted from the
 //!   connection's start or from the first byte of its next request;
 //! - an idle timeout: after an answer, the next request must start within it;
+//! - an answer timeout, twice the request timeout: the handler has the request timeout, and
+//!   writing the answer to a client that reads slowly or not at all as long again;
 //! - a header size limit: hyper answers a larger head with 431 and closes the connection, so
 //!   at most that much is buffered per connection;
 //! - caps on open connections, in total and per client (see `connections`), checked as each
@@ -57,6 +59,8 @@ pub struct Limits {
     pub idle_timeout: Duration,
     /// To finish a TLS handshake.
     pub tls_handshake_timeout: Duration,
+    /// To handle a request and write its answer.
+    pub answer_timeout: Duration,
     /// The largest request head (request line and headers), in bytes.
     pub max_header_bytes: usize,
     /// Open connections in all.
@@ -109,6 +113,7 @@ impl Limits {
             header_read_timeout: Duration::from_secs(config.header_read_timeout_secs),
             idle_timeout: Duration::from_secs(config.idle_timeout_secs),
             tls_handshake_timeout: Duration::from_secs(config.tls_handshake_timeout_secs),
+            answer_timeout: Duration::from_secs(config.request_timeout_secs.saturating_mul(2)),
             max_header_bytes: config.max_header_bytes,
             max_connections,
             max_connections_per_client: config.max_connections_per_client,
@@ -137,6 +142,7 @@ pub async fn serve(
         Timeouts {
             header_read: limits.header_read_timeout,
             idle: limits.idle_timeout,
+            answer: limits.answer_timeout,
         },
     );
     let mut http = http1::Builder::new();
