@@ -31,8 +31,8 @@ pub struct AppState {
 }
 
 /// The site: the flow under `/api/forgot-password`, the login, the pages, `/healthz` and
-/// `/api/openapi.json`, with the per-client limit, a timeout, CORS, security headers and a
-/// log line per request.
+/// `/api/openapi.json`, with the per-client limit, a timeout, CORS, security headers (HSTS when
+/// serving HTTPS) and a log line per request.
 pub fn router(state: AppState, config: &Config) -> Router {
     let store = state.store.clone();
     let limit = ClientLimit::new(
@@ -57,7 +57,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         api = api.layer(middleware::from_fn_with_state(limit, limit_posts));
     }
     let timeout = Duration::from_secs(config.request_timeout_secs);
-    Router::new()
+    let site = Router::new()
         .route("/healthz", get(move || healthz(store.clone())))
         .route("/api/openapi.json", get(|| async { axum::Json(crate::openapi::document()) }))
         .merge(pages::router())
@@ -79,7 +79,19 @@ pub fn router(state: AppState, config: &Config) -> Router {
             TraceLayer::new_for_http()
                 .make_span_with(DefaultMakeSpan::new().level(tracing::Level::INFO))
                 .on_response(DefaultOnResponse::new().level(tracing::Level::INFO).latency_unit(tower_http::LatencyUnit::Millis)),
-        )
+        );
+    if config.tls_cert.is_some() && config.tls_key.is_some() {
+        // HTTPS only: a browser ignores the header over plain HTTP, and a server reached over
+        // plain HTTP must not claim to be reachable over HTTPS.
+        let hsts = format!("max-age={}", config.hsts_max_age_secs);
+        if let Ok(hsts) = HeaderValue::from_str(&hsts) {
+            return site.layer(SetResponseHeaderLayer::overriding(
+                header::STRICT_TRANSPORT_SECURITY,
+                hsts,
+            ));
+        }
+    }
+    site
 }
 
 /// `{"status":"ok"}`, or 503 while the data file cannot be written (a full disk: every change

@@ -1,7 +1,14 @@
 //! A per-client request limit on the routes that cost something (a WhatsApp message, a
 //! password hash), keyed by the client's address.
+//!
+//! An IPv6 client is its /64 (one subscriber's network, which can rotate through 2^64
+//! addresses). One subscriber or site usually holds more than one /64 ([RIPE-690]: a home gets
+//! a /56, a business a /48), so the wider networks are counted too, each with a larger quota:
+//! a client is refused when its /64, its /56 or its /48 is over its own. See [`WIDER_NETWORKS`].
+//!
+//! [RIPE-690]: https://www.ripe.net/publications/docs/ripe-690/
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,81 +23,178 @@ use ipnet::IpNet;
 
 use crate::answer::{Text, failure};
 
+/// An IPv6 network wider than a client's /64 that is counted as a whole.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WiderNetwork {
+    /// Its prefix length.
+    pub prefix: u8,
+    /// Its quota, in multiples of one client's.
+    pub factor: u32,
+}
+
+/// The /56 (a home's delegation) gets 4 clients' quota: room for a household's few busy
+/// networks, where counting by /64 alone gave whoever holds it 256. The /48 (a site's or an
+/// organisation's) gets 16: room for an office's many networks, where counting by /64 alone
+/// gave whoever holds it 65,536.
+pub const WIDER_NETWORKS: [WiderNetwork; 2] = [
+    WiderNetwork {
+        prefix: 56,
+        factor: 4,
+    },
+    WiderNetwork {
+        prefix: 48,
+        factor: 16,
+    },
+];
+
+/// The wider networks a client (an IPv4 address or an IPv6 /64, as [`ClientLimit::client`]
+/// gives it) belongs to, in the order of [`WIDER_NETWORKS`]; none for IPv4.
+pub fn wider_networks(client: IpAddr) -> [Option<IpAddr>; 2] {
+    match client {
+        IpAddr::V4(_) => [None, None],
+        IpAddr::V6(v6) => WIDER_NETWORKS.map(|wider| Some(network(v6, wider.prefix))),
+    }
+}
+
+/// The first `prefix` bits of `ip`, the rest zero.
+fn network(ip: Ipv6Addr, prefix: u8) -> IpAddr {
+    let mask = u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0);
+    IpAddr::V6((u128::from(ip) & mask).into())
+}
+
 /// The limit and who counts as the client.
 #[derive(Clone, Debug)]
 pub struct ClientLimit {
-    limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+    limiters: Arc<Limiters>,
     trusted_proxies: Arc<[IpNet]>,
 }
 
+/// One keyed limiter per width: clients, then each of [`WIDER_NETWORKS`].
+#[derive(Debug)]
+struct Limiters {
+    clients: DefaultKeyedRateLimiter<IpAddr>,
+    wider: [DefaultKeyedRateLimiter<IpAddr>; 2],
+}
+
 impl ClientLimit {
-    /// `per_minute` requests per client address, with bursts of that size; `None` for 0 (off).
+    /// `per_minute` requests per client address, with bursts of that size, and the multiples
+    /// of [`WIDER_NETWORKS`] per wider IPv6 network; `None` for 0 (off).
     pub fn new(per_minute: u32, trusted_proxies: Vec<IpNet>) -> Option<Self> {
-        let quota = Quota::per_minute(NonZeroU32::new(per_minute)?);
-        let limiter = Arc::new(RateLimiter::keyed(quota));
-        let forget = Arc::downgrade(&limiter);
+        let per_minute = NonZeroU32::new(per_minute)?;
+        let limiter = |factor: u32| {
+            let n = per_minute.saturating_mul(NonZeroU32::new(factor).unwrap_or(NonZeroU32::MIN));
+            RateLimiter::keyed(Quota::per_minute(n))
+        };
+        let limiters = Arc::new(Limiters {
+            clients: limiter(1),
+            wider: WIDER_NETWORKS.map(|wider| limiter(wider.factor)),
+        });
+        let forget = Arc::downgrade(&limiters);
         tokio::spawn(async move {
             let mut ticks = tokio::time::interval(Duration::from_secs(60));
             loop {
                 ticks.tick().await;
-                let Some(limiter) = forget.upgrade() else {
+                let Some(limiters) = forget.upgrade() else {
                     return;
                 };
-                limiter.retain_recent();
+                limiters.clients.retain_recent();
+                limiters.wider.iter().for_each(RateLimiter::retain_recent);
             }
         });
         Some(Self {
-            limiter,
+            limiters,
             trusted_proxies: trusted_proxies.into(),
         })
     }
 
     /// The client's address: the peer, unless the peer is a trusted proxy; then the nearest
     /// address in `X-Forwarded-For` that is not one (a client can prepend anything to the
-    /// header, but not what the proxies append after it).
+    /// header, but not what the proxies append after it). An IPv6 client is its /64.
+    ///
+    /// A hop may be a plain address, `203.0.113.9:1234`, `[2001:db8::1]` or
+    /// `[2001:db8::1]:443` (the forms of RFC 7239 that proxies also write into
+    /// `X-Forwarded-For`).
     pub fn client(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
-        let peer = canonical(peer);
-        let trusted = |ip: &IpAddr| self.trusted_proxies.iter().any(|net| net.contains(ip));
-        if !trusted(&peer) {
-            return key(peer);
-        }
-        let forwarded = headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(','))
-            .map(|hop| hop.trim().parse::<IpAddr>().map(canonical).ok())
-            .collect::<Vec<_>>();
-        // Walk back from the nearest hop; an unreadable hop ends the walk at the last trusted
-        // one, so nothing the client wrote before it can be taken for the client.
-        let mut client = peer;
-        for hop in forwarded.into_iter().rev() {
-            match hop {
-                Some(ip) if trusted(&ip) => client = ip,
-                Some(ip) => return key(ip),
-                None => break,
+        client(&self.trusted_proxies, peer, headers)
+    }
+
+    /// Counts one request of `client` against its quota and those of its wider networks,
+    /// narrowest first, so that a refused request uses up nothing of the networks around it;
+    /// `Err` holds how long to wait.
+    pub fn check(&self, client: IpAddr) -> Result<(), Duration> {
+        let now = DefaultClock::default().now();
+        let limiters = &self.limiters;
+        limiters
+            .clients
+            .check_key(&client)
+            .map_err(|not_until| not_until.wait_time_from(now))?;
+        for (limiter, network) in limiters.wider.iter().zip(wider_networks(client)) {
+            if let Some(network) = network {
+                limiter
+                    .check_key(&network)
+                    .map_err(|not_until| not_until.wait_time_from(now))?;
             }
         }
-        key(client)
+        Ok(())
     }
 }
 
+/// [`ClientLimit::client`] for a list of trusted proxies.
+pub(crate) fn client(trusted_proxies: &[IpNet], peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+    let peer = canonical(peer);
+    let trusted = |ip: &IpAddr| trusted_proxies.iter().any(|net| net.contains(ip));
+    if !trusted(&peer) {
+        return key(peer);
+    }
+    let forwarded = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(|hop| forwarded_hop(hop).map(canonical))
+        .collect::<Vec<_>>();
+    // Walk back from the nearest hop; an unreadable hop ends the walk at the last trusted
+    // one, so nothing the client wrote before it can be taken for the client.
+    let mut client = peer;
+    for hop in forwarded.into_iter().rev() {
+        match hop {
+            Some(ip) if trusted(&ip) => client = ip,
+            Some(ip) => return key(ip),
+            None => break,
+        }
+    }
+    key(client)
+}
+
+/// One `X-Forwarded-For` entry: `ip`, `ipv4:port`, `[ipv6]` or `[ipv6]:port`, perhaps quoted.
+fn forwarded_hop(hop: &str) -> Option<IpAddr> {
+    let hop = hop.trim();
+    let hop = hop
+        .strip_prefix('"')
+        .and_then(|quoted| quoted.strip_suffix('"'))
+        .unwrap_or(hop);
+    if let Ok(ip) = hop.parse::<IpAddr>() {
+        return Some(ip);
+    }
+    if let Ok(socket) = hop.parse::<SocketAddr>() {
+        return Some(socket.ip());
+    }
+    let bracketed = hop.strip_prefix('[')?.strip_suffix(']')?;
+    bracketed.parse::<Ipv6Addr>().ok().map(IpAddr::V6)
+}
+
 /// IPv4 addresses in their own form, also when written as IPv4-mapped IPv6.
-fn canonical(ip: IpAddr) -> IpAddr {
+pub(crate) fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
         v4 => v4,
     }
 }
 
-/// The key a client is counted under: its IPv4 address, or its IPv6 /64 (one subscriber's
-/// network, which can rotate through 2^64 addresses).
-fn key(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => {
-            let prefix = u128::from(v6) & !((1u128 << 64) - 1);
-            IpAddr::V6(prefix.into())
-        }
+/// The key a client is counted under: its IPv4 address, or its IPv6 /64.
+pub(crate) fn key(ip: IpAddr) -> IpAddr {
+    match canonical(ip) {
+        IpAddr::V6(v6) => network(v6, 64),
         v4 => v4,
     }
 }
@@ -103,10 +207,9 @@ pub(crate) async fn limit(
     next: Next,
 ) -> Response {
     let client = limit.client(peer.ip(), request.headers());
-    match limit.limiter.check_key(&client) {
+    match limit.check(client) {
         Ok(()) => next.run(request).await,
-        Err(not_until) => {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
+        Err(wait) => {
             let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
             failure(
                 request.headers(),
@@ -151,7 +254,7 @@ mod tests {
         );
         assert_eq!(limit.client(proxy, &HeaderMap::new()), proxy);
         assert_eq!(
-            limit.client(proxy, &headers("1.2.3.4, 198.51.100.1:443")),
+            limit.client(proxy, &headers("1.2.3.4, 198.51.100.1:443, garbage")),
             proxy,
             "an unreadable hop ends the walk at the proxy"
         );
@@ -169,5 +272,140 @@ mod tests {
     #[tokio::test]
     async fn zero_turns_the_limit_off() {
         assert!(ClientLimit::new(0, Vec::new()).is_none());
+    }
+
+    #[tokio::test]
+    async fn forwarded_hops_with_ports_and_brackets_name_the_client() {
+        let limit = ClientLimit::new(10, vec!["10.0.0.0/8".parse().unwrap()]).unwrap();
+        let proxy: IpAddr = "10.0.0.2".parse().unwrap();
+        let v4: IpAddr = "203.0.113.9".parse().unwrap();
+        let v6: IpAddr = "2001:db8::".parse().unwrap();
+        for (forwarded, client) in [
+            ("203.0.113.9", v4),
+            ("203.0.113.9:1234", v4),
+            ("\"203.0.113.9:1234\"", v4),
+            ("[2001:db8::1]", v6),
+            ("[2001:db8::1]:443", v6),
+            ("\"[2001:db8::1]:443\"", v6),
+            ("2001:db8::1", v6),
+            ("[::ffff:203.0.113.9]:80", v4),
+            ("198.51.100.7, 203.0.113.9:1234, 10.0.0.3:8080", v4),
+        ] {
+            assert_eq!(
+                limit.client(proxy, &headers(forwarded)),
+                client,
+                "X-Forwarded-For: {forwarded}"
+            );
+        }
+        for unreadable in [
+            "[2001:db8::1",
+            "203.0.113.9:",
+            "[203.0.113.9]",
+            "unknown",
+            "_hidden",
+        ] {
+            assert_eq!(
+                limit.client(proxy, &headers(unreadable)),
+                proxy,
+                "X-Forwarded-For: {unreadable} is no address"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn the_networks_of_an_ipv6_client_are_keyed_by_56_and_48() {
+        let client: IpAddr = "2001:db8:aaaa:bbcc::".parse().unwrap();
+        assert_eq!(
+            wider_networks(client),
+            [
+                Some("2001:db8:aaaa:bb00::".parse().unwrap()),
+                Some("2001:db8:aaaa::".parse().unwrap())
+            ]
+        );
+        assert_eq!(wider_networks("203.0.113.9".parse().unwrap()), [None, None]);
+    }
+
+    /// Client number `n` (a /64) of /56 number `m` of the /48 `2001:db8:1::/48`.
+    fn in_48(m: u16, n: u16) -> IpAddr {
+        let limit_key = key(IpAddr::V6(Ipv6Addr::new(
+            0x2001,
+            0xdb8,
+            1,
+            (m << 8) | n,
+            0,
+            0,
+            0,
+            1,
+        )));
+        assert_eq!(
+            limit_key,
+            IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 1, (m << 8) | n, 0, 0, 0, 0))
+        );
+        limit_key
+    }
+
+    #[tokio::test]
+    async fn a_56_is_refused_past_four_clients_worth_though_each_64_is_fresh() {
+        let limit = ClientLimit::new(2, Vec::new()).unwrap();
+        for n in 0..4 {
+            for _ in 0..2 {
+                assert!(
+                    limit.check(in_48(0, n)).is_ok(),
+                    "client {n} within its quota"
+                );
+            }
+            assert!(
+                limit.check(in_48(0, n)).is_err(),
+                "client {n} over its own quota"
+            );
+        }
+        let wait = limit.check(in_48(0, 4)).unwrap_err();
+        assert!(
+            wait > Duration::ZERO,
+            "a fifth /64 of the /56 waits: the /56 has had 8"
+        );
+        assert!(
+            limit.check(in_48(1, 0)).is_ok(),
+            "another /56 of the same /48 is still served"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_48_is_refused_past_sixteen_clients_worth_though_each_56_is_within_its_own() {
+        let limit = ClientLimit::new(2, Vec::new()).unwrap();
+        // 16 clients' quota is 32 requests: 4 /56s each within their 8.
+        for m in 0..4 {
+            for n in 0..4 {
+                for _ in 0..2 {
+                    assert!(limit.check(in_48(m, n)).is_ok(), "/56 {m}, client {n}");
+                }
+            }
+        }
+        assert!(
+            limit.check(in_48(4, 0)).is_err(),
+            "a fresh /56 of the same /48 waits: the /48 has had 32"
+        );
+        let elsewhere: IpAddr = "2001:db8:2::".parse().unwrap();
+        assert!(limit.check(elsewhere).is_ok(), "another /48 is served");
+        assert!(
+            limit.check("203.0.113.9".parse().unwrap()).is_ok(),
+            "IPv4 clients have no wider network"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_client_uses_up_nothing_of_its_wider_networks() {
+        let limit = ClientLimit::new(2, Vec::new()).unwrap();
+        for _ in 0..100 {
+            let _ = limit.check(in_48(0, 0));
+        }
+        for n in 1..4 {
+            for _ in 0..2 {
+                assert!(
+                    limit.check(in_48(0, n)).is_ok(),
+                    "one greedy /64 does not exhaust its /56 for client {n}"
+                );
+            }
+        }
     }
 }

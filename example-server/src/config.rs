@@ -194,6 +194,45 @@ pub struct Config {
     /// from it meanwhile are answered 429 at once.
     #[arg(long, env = "LOGIN_HASHES_PER_CLIENT", default_value_t = 2)]
     pub login_hashes_per_client: usize,
+    /// `max-age` of the `Strict-Transport-Security` header on HTTPS answers, in seconds
+    /// (0 tells browsers to forget it). Plain HTTP answers never carry it.
+    #[arg(long, env = "HSTS_MAX_AGE_SECS", default_value_t = 31_536_000)]
+    pub hsts_max_age_secs: u64,
+
+    /// Seconds a connection has to send a whole request head, from its start or from the
+    /// first byte of its next request (1 to 300); then it is closed.
+    #[arg(long, env = "HEADER_READ_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_read_timeout_secs: u64,
+
+    /// Seconds a kept-alive connection may wait for its next request (1 to 3600); then it is
+    /// closed.
+    #[arg(long, env = "IDLE_TIMEOUT_SECS", default_value_t = 60)]
+    pub idle_timeout_secs: u64,
+
+    /// Seconds a TLS handshake may take (1 to 300).
+    #[arg(long, env = "TLS_HANDSHAKE_TIMEOUT_SECS", default_value_t = 10)]
+    pub tls_handshake_timeout_secs: u64,
+
+    /// Largest request head (request line and headers), in bytes (1024 to 1048576); a larger
+    /// one is answered 431 and its connection closed.
+    #[arg(long, env = "MAX_HEADER_BYTES", default_value_t = 16_384)]
+    pub max_header_bytes: usize,
+
+    /// Open connections in all (at least 1); fewer if the file-handle limit allows fewer. When
+    /// full, a new connection takes the place of an idle one of the client that holds the most.
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 4096)]
+    pub max_connections: usize,
+
+    /// Open connections per client address, an IPv6 client counting by its /64, with 4 times
+    /// as many per /56 and 16 times per /48 (at least 1). Trusted proxies are held to
+    /// MAX_CONNECTIONS only.
+    #[arg(long, env = "MAX_CONNECTIONS_PER_CLIENT", default_value_t = 64)]
+    pub max_connections_per_client: usize,
+
+    /// File handles kept back from connections for the data file, journal, snapshots and
+    /// Chromium (at least 16): connections get the process's limit less these.
+    #[arg(long, env = "FILE_HANDLE_RESERVE", default_value_t = 128)]
+    pub file_handle_reserve: usize,
 }
 
 /// Where codes are sent.
@@ -326,6 +365,52 @@ impl Config {
             });
         }
         self.check_login()?;
+        let ranges: [(&'static str, u64, u64, u64); 7] = [
+            (
+                "HEADER_READ_TIMEOUT_SECS",
+                self.header_read_timeout_secs,
+                1,
+                300,
+            ),
+            ("IDLE_TIMEOUT_SECS", self.idle_timeout_secs, 1, 3600),
+            (
+                "TLS_HANDSHAKE_TIMEOUT_SECS",
+                self.tls_handshake_timeout_secs,
+                1,
+                300,
+            ),
+            (
+                "MAX_HEADER_BYTES",
+                self.max_header_bytes as u64,
+                1024,
+                1 << 20,
+            ),
+            ("MAX_CONNECTIONS", self.max_connections as u64, 1, u64::MAX),
+            (
+                "MAX_CONNECTIONS_PER_CLIENT",
+                self.max_connections_per_client as u64,
+                1,
+                u64::MAX,
+            ),
+            (
+                "FILE_HANDLE_RESERVE",
+                self.file_handle_reserve as u64,
+                16,
+                u64::MAX,
+            ),
+        ];
+        for (setting, value, min, max) in ranges {
+            if !(min..=max).contains(&value) {
+                return Err(ConfigError {
+                    setting,
+                    problem: if max == u64::MAX {
+                        format!("{value} is below {min}")
+                    } else {
+                        format!("{value} is not within {min} to {max}")
+                    },
+                });
+            }
+        }
         self.policy().map(|_| ())
     }
 

@@ -3,7 +3,7 @@
 //! site's pages.
 //!
 //! The binary (`src/main.rs`) reads the [`Config`], opens the [`JsonStore`], builds the
-//! [`app::router`] and serves it over HTTP or HTTPS until SIGTERM or Ctrl-C.
+//! [`app::router`] and [`serve::serve`]s it over HTTP or HTTPS until SIGTERM or Ctrl-C.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -17,6 +17,7 @@ pub mod login;
 pub mod openapi;
 pub mod pages;
 pub mod secret;
+pub mod serve;
 
 pub use config::Config;
 pub use json_store::{JsonStore, OpenError, StoreOptions};

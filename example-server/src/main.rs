@@ -8,13 +8,12 @@
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 use clap::Parser;
 use example_server::admin::QrAccess;
 use example_server::app::{self, AppState};
 use example_server::config::SenderKind;
-use example_server::{Config, JsonStore, StoreOptions, secret};
+use example_server::{Config, JsonStore, StoreOptions, secret, serve};
 use otp_reset::{CodeHasher, ConsoleSender, ForgotPassword, Sender};
 use otp_reset_whatsapp::{Adapter, WhatsAppConfig, WhatsAppSender};
 use tracing_subscriber::EnvFilter;
@@ -104,38 +103,22 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
             qr,
         },
         &config,
-    )
-    .into_make_service_with_connect_info::<SocketAddr>();
+    );
+    let limits = serve::Limits::from_config(&config)?;
+    let tls = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => Some(
+            serve::acceptor(cert, key)
+                .map_err(|e| format!("invalid setting TLS_CERT/TLS_KEY: {e}"))?,
+        ),
+        _ => None,
+    };
     let address = SocketAddr::from((config.bind, config.port));
-
-    match (&config.tls_cert, &config.tls_key) {
-        (Some(cert), Some(key)) => {
-            let _ = rustls::crypto::ring::default_provider().install_default();
-            let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
-                .await
-                .map_err(|e| format!("invalid setting TLS_CERT/TLS_KEY: {e}"))?;
-            let handle = axum_server::Handle::new();
-            let stopper = handle.clone();
-            tokio::spawn(async move {
-                shutdown_signal().await;
-                stopper.graceful_shutdown(Some(Duration::from_secs(30)));
-            });
-            tracing::info!("serving on https://localhost:{}", config.port);
-            axum_server::bind_rustls(address, tls)
-                .handle(handle)
-                .serve(app)
-                .await?;
-        }
-        _ => {
-            let listener = tokio::net::TcpListener::bind(address)
-                .await
-                .map_err(|e| format!("cannot listen on {address} (setting PORT/BIND): {e}"))?;
-            tracing::info!("serving on http://localhost:{}", config.port);
-            axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown_signal())
-                .await?;
-        }
-    }
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|e| format!("cannot listen on {address} (setting PORT/BIND): {e}"))?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!("serving on {scheme}://localhost:{}", config.port);
+    serve::serve(listener, tls, app, limits, shutdown_signal()).await;
 
     if let Some(whatsapp) = whatsapp {
         tracing::info!("closing WhatsApp Web");

@@ -60,11 +60,26 @@ impl Server {
         Self::start_with(data_file, env, "http", reqwest::Client::new()).await
     }
 
+    /// As [`Server::start`], run by `wrapper` (such as `["prlimit", "--nofile=64:64", "--"]`),
+    /// which must run the binary it is given in its own place (so that [`Server::pid`] is the
+    /// server's).
+    pub async fn start_wrapped(wrapper: &[&str], data_file: &Path, env: &[(&str, &str)]) -> Server {
+        Self::spawn(
+            wrapper,
+            data_file,
+            env,
+            "http",
+            reqwest::Client::new(),
+            false,
+        )
+        .await
+    }
+
     /// As [`Server::start`], with standard error on a terminal (a pseudo-terminal this test
     /// reads), as when an operator runs the server by hand: what the server prints only for a
     /// person at a terminal (the WhatsApp QR code) lands in [`Server::output`].
     pub async fn start_on_terminal(data_file: &Path, env: &[(&str, &str)]) -> Server {
-        Self::spawn(data_file, env, "http", reqwest::Client::new(), true).await
+        Self::spawn(&[], data_file, env, "http", reqwest::Client::new(), true).await
     }
 
     /// As [`Server::start`], serving `scheme` and answering to `client`.
@@ -74,10 +89,11 @@ impl Server {
         scheme: &'static str,
         client: reqwest::Client,
     ) -> Server {
-        Self::spawn(data_file, env, scheme, client, false).await
+        Self::spawn(&[], data_file, env, scheme, client, false).await
     }
 
     async fn spawn(
+        wrapper: &[&str],
         data_file: &Path,
         env: &[(&str, &str)],
         scheme: &'static str,
@@ -85,7 +101,15 @@ impl Server {
         terminal: bool,
     ) -> Server {
         let port = free_port();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_example-server"));
+        let binary = env!("CARGO_BIN_EXE_example-server");
+        let mut command = match wrapper {
+            [] => Command::new(binary),
+            [program, args @ ..] => {
+                let mut command = Command::new(program);
+                command.args(args).arg(binary);
+                command
+            }
+        };
         command
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -110,7 +134,9 @@ impl Server {
             command.stderr(Stdio::from(pty.slave));
             terminal_side = Some(std::fs::File::from(pty.master));
         }
-        let mut child = command.spawn().unwrap();
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {wrapper:?} {binary}: {e}"));
         // The child holds its own copy of the terminal's far end; ours went with `command`.
         drop(command);
         let output = Arc::new(Mutex::new(String::new()));
@@ -281,6 +307,22 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A self-signed certificate for `localhost` written into `dir`: its PEM files (for `TLS_CERT`
+/// and `TLS_KEY`) and a client that trusts it.
+pub fn certificate(dir: &Path) -> (PathBuf, PathBuf, reqwest::Client) {
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert, certified.cert.pem()).unwrap();
+    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
+    let client = reqwest::Client::builder()
+        .add_root_certificate(
+            reqwest::Certificate::from_pem(certified.cert.pem().as_bytes()).unwrap(),
+        )
+        .build()
+        .unwrap();
+    (cert, key, client)
 }
 
 /// Runs the binary to completion with `env` and returns its exit status and output.
