@@ -5,7 +5,7 @@
 mod common;
 
 use common::{Server, demo_data};
-use serde_json::{Value, json};
+use serde_json::json;
 
 const JOHN: (&str, &str) = ("John Doe", "081234567890");
 
