@@ -15,7 +15,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 
 use crate::answer::{Text, failure};
-use crate::client_limit::{self, ClientLimit};
+use crate::client_limit::{self, ClientLimit, Clients};
 use crate::config::Config;
 use crate::{JsonStore, login, pages};
 
@@ -39,23 +39,19 @@ pub fn router(state: AppState, config: &Config) -> Router {
         config.client_rate_limit_per_min,
         config.trusted_proxies.clone(),
     );
-    // The login counts failures per client address also when the request limit is off; a
-    // limit that is never checked then only tells who the client is.
-    let clients = limit
-        .clone()
-        .or_else(|| ClientLimit::new(1, config.trusted_proxies.clone()));
-    let login = login::Login::new(state.clone(), config, clients.clone());
-    let forgot_password = Router::new()
-        .nest_service("/api/forgot-password", state.forgot_password.clone())
-        .layer(middleware::from_fn_with_state(clients, mark_client));
+    let login = login::Login::new(state.clone(), config);
     let mut api = Router::new()
-        .merge(forgot_password)
+        .nest_service("/api/forgot-password", state.forgot_password.clone())
         .route("/api/auth/login", post(login::login).with_state(login))
         .route("/admin/whatsapp/qr.svg", get(crate::admin::qr_svg))
         .with_state(state);
     if let Some(limit) = limit {
         api = api.layer(middleware::from_fn_with_state(limit, limit_posts));
     }
+    // Who the client is, for the flow's and the login's counts per client, also when the
+    // request limit is off.
+    let clients = Clients::new(config.trusted_proxies.clone());
+    api = api.layer(middleware::from_fn_with_state(clients, mark_client));
     let timeout = Duration::from_secs(config.request_timeout_secs);
     let site = Router::new()
         .route("/healthz", get(move || healthz(store.clone())))
@@ -127,17 +123,16 @@ async fn no_store_api(request: Request, next: Next) -> Response {
     response
 }
 
-/// Tells the flow who the client is (the address a trusted proxy vouches for), so that wrong
-/// guesses count per client and a stranger's never use up the user's.
+/// Tells the flow and the login who the client is (the address a trusted proxy vouches for),
+/// so that wrong codes and failed logins count per client and a stranger's never use up the
+/// user's.
 async fn mark_client(
-    State(clients): State<Option<ClientLimit>>,
+    State(clients): State<Clients>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     mut request: Request,
     next: Next,
 ) -> Response {
-    let address = clients.map_or(peer.ip(), |clients| {
-        clients.client(peer.ip(), request.headers())
-    });
+    let address = clients.client(peer.ip(), request.headers());
     request
         .extensions_mut()
         .insert(otp_reset::ClientAddress(address));

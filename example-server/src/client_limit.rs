@@ -139,6 +139,27 @@ impl ClientLimit {
     }
 }
 
+/// Who a request's client is, without a limit: for the routes that count per client
+/// themselves (wrong codes, failed logins), also when the request limit is off.
+#[derive(Clone, Debug)]
+pub struct Clients {
+    trusted_proxies: Arc<[IpNet]>,
+}
+
+impl Clients {
+    /// Clients behind `trusted_proxies`, as [`ClientLimit::new`] takes them.
+    pub fn new(trusted_proxies: Vec<IpNet>) -> Self {
+        Self {
+            trusted_proxies: trusted_proxies.into(),
+        }
+    }
+
+    /// The client's address, as [`ClientLimit::client`] gives it.
+    pub fn client(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+        client(&self.trusted_proxies, peer, headers)
+    }
+}
+
 /// [`ClientLimit::client`] for a list of trusted proxies.
 pub(crate) fn client(trusted_proxies: &[IpNet], peer: IpAddr, headers: &HeaderMap) -> IpAddr {
     let peer = canonical(peer);

@@ -25,7 +25,6 @@ use zeroize::Zeroizing;
 
 use crate::answer::{Failure, Text, failure, success};
 use crate::app::AppState;
-use crate::client_limit::ClientLimit;
 use crate::config::Config;
 use backoff::{Backoff, Rules};
 use hash_slots::{HashSlot, HashSlots};
@@ -39,13 +38,11 @@ struct Inner {
     app: AppState,
     backoff: Backoff,
     slots: HashSlots,
-    clients: Option<ClientLimit>,
 }
 
 impl Login {
-    /// The login over `app` with the limits of `config`; `clients` tells who a request's client
-    /// is (its address, or the one a trusted proxy forwarded); without it, the peer's address.
-    pub fn new(app: AppState, config: &Config, clients: Option<ClientLimit>) -> Self {
+    /// The login over `app` with the limits of `config`.
+    pub fn new(app: AppState, config: &Config) -> Self {
         let rules = Rules {
             free_per_client: config.login_client_free_failures,
             free_per_account: config.login_account_free_failures,
@@ -56,19 +53,22 @@ impl Login {
             app,
             backoff: Backoff::new(rules, config.login_backoff_entries),
             slots: HashSlots::new(config.login_hashes_per_client),
-            clients,
         }))
     }
 
+    /// The client as the router marked it (the address a trusted proxy vouches for), or else
+    /// the peer's address.
     fn client(&self, request: &Request) -> IpAddr {
-        let peer = request
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip());
-        match &self.0.clients {
-            Some(clients) => clients.client(peer, request.headers()),
-            None => peer,
-        }
+        let extensions = request.extensions();
+        extensions
+            .get::<otp_reset::ClientAddress>()
+            .map(|address| address.0)
+            .or_else(|| {
+                extensions
+                    .get::<ConnectInfo<SocketAddr>>()
+                    .map(|info| info.0.ip())
+            })
+            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
     }
 }
 
