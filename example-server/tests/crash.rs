@@ -36,7 +36,12 @@ async fn kill_9_during_a_burst_of_resets_keeps_every_acknowledged_one() {
     let server = Arc::new(
         Server::start(
             &data,
-            &[("DEV_EXPOSE_OTP", "1"), ("CLIENT_RATE_LIMIT_PER_MIN", "0")],
+            &[
+                ("DEV_EXPOSE_OTP", "1"),
+                ("CLIENT_RATE_LIMIT_PER_MIN", "0"),
+                // 200 codes at once: far past the site's default send budget.
+                ("OTP_SITE_SENDS_PER_HOUR", "0"),
+            ],
         )
         .await,
     );
@@ -56,7 +61,13 @@ async fn kill_9_during_a_burst_of_resets_keeps_every_acknowledged_one() {
         .collect();
 
     // Let a good part of the burst land, then kill the process wherever it is.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
     while acknowledged.lock().unwrap().len() < 40 {
+        assert!(
+            std::time::Instant::now() < deadline && clients.iter().any(|c| !c.is_finished()),
+            "the burst stopped before 40 resets:\n{}",
+            server.output()
+        );
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
     std::process::Command::new("kill")
