@@ -42,6 +42,22 @@ fn phone(text: &str) -> PhoneNumber {
     text.parse().unwrap()
 }
 
+/// One verification attempt by `client` with the code digest `candidate`, under the default
+/// rules.
+async fn guess(
+    store: &JsonStore,
+    phone: &PhoneNumber,
+    client: ClientKey,
+    candidate: Digest,
+    now: otp_reset::Timestamp,
+) -> VerifyOutcome {
+    let token = Digest::from_bytes([3; 32]);
+    store
+        .verify(phone, client, &candidate, &token, now, &OtpRules::DEFAULT)
+        .await
+        .unwrap()
+}
+
 /// The password the store holds for the user with the number `typed`.
 async fn password_of(store: &JsonStore, typed: &str) -> String {
     store
@@ -562,17 +578,14 @@ async fn made_up_pairs_never_reach_the_data_file_and_their_memory_is_bounded() {
             lang: Lang::Id,
         };
         store.issue(&made_up, code, now, &rules).await.unwrap();
-        store
-            .verify(
-                &made_up,
-                ClientKey::UNKNOWN,
-                &Digest::from_bytes([1; 32]),
-                &Digest::from_bytes([2; 32]),
-                now,
-                &rules,
-            )
-            .await
-            .unwrap();
+        guess(
+            &store,
+            &made_up,
+            ClientKey::UNKNOWN,
+            Digest::from_bytes([1; 32]),
+            now,
+        )
+        .await;
     }
     assert!(
         store.stand_in_phones() <= 100,
@@ -593,19 +606,6 @@ async fn each_clients_attempts_survive_a_restart() {
     let user = phone("081200000042");
     let (stranger, owner) = (ClientKey::from_u64(7), ClientKey::from_u64(8));
     let right = codes.code_digest(&user, "123456");
-    let guess = |store: JsonStore, client: ClientKey, digest: Digest| async move {
-        store
-            .verify(
-                &user,
-                client,
-                &digest,
-                &Digest::from_bytes([3; 32]),
-                now,
-                &rules,
-            )
-            .await
-            .unwrap()
-    };
     {
         let store = JsonStore::open(&path, &codes).unwrap();
         let code = NewCode {
@@ -617,17 +617,17 @@ async fn each_clients_attempts_survive_a_restart() {
         };
         store.issue(&user, code, now, &rules).await.unwrap();
         for _ in 0..3 {
-            guess(store.clone(), stranger, Digest::from_bytes([9; 32])).await;
+            guess(&store, &user, stranger, Digest::from_bytes([9; 32]), now).await;
         }
         store.close().unwrap();
     }
     let store = JsonStore::open(&path, &codes).unwrap();
     assert_eq!(
-        guess(store.clone(), stranger, right).await,
+        guess(&store, &user, stranger, right, now).await,
         VerifyOutcome::AttemptsExhausted
     );
     assert!(matches!(
-        guess(store.clone(), owner, right).await,
+        guess(&store, &user, owner, right, now).await,
         VerifyOutcome::Verified { .. }
     ));
 }
@@ -654,17 +654,14 @@ async fn a_stand_in_step_costs_the_disk_what_a_real_one_does() {
         };
         store.issue(&phone, code, now, &rules).await.unwrap();
         let after_issue = std::fs::metadata(&journal).unwrap().len();
-        store
-            .verify(
-                &phone,
-                ClientKey::UNKNOWN,
-                &Digest::from_bytes([9; 32]),
-                &Digest::from_bytes([3; 32]),
-                now,
-                &rules,
-            )
-            .await
-            .unwrap();
+        guess(
+            &store,
+            &phone,
+            ClientKey::UNKNOWN,
+            Digest::from_bytes([9; 32]),
+            now,
+        )
+        .await;
         let after_guess = std::fs::metadata(&journal).unwrap().len();
         grown.push([after_issue - before, after_guess - after_issue]);
     }
@@ -680,18 +677,9 @@ async fn a_stand_in_step_costs_the_disk_what_a_real_one_does() {
     let reopened = JsonStore::open(crash_image(&path), &hasher()).unwrap();
     assert_eq!(reopened.stand_in_phones(), 0);
     let real = PhoneNumber::from_u64(6_281_300_000_001).unwrap();
+    let right = Digest::from_bytes([1; 32]);
     assert!(matches!(
-        reopened
-            .verify(
-                &real,
-                ClientKey::UNKNOWN,
-                &Digest::from_bytes([1; 32]),
-                &Digest::from_bytes([3; 32]),
-                now,
-                &rules,
-            )
-            .await
-            .unwrap(),
+        guess(&reopened, &real, ClientKey::UNKNOWN, right, now).await,
         VerifyOutcome::Verified { .. }
     ));
 }

@@ -10,17 +10,7 @@ use serde_json::Value;
 async fn with_a_certificate_and_key_the_server_speaks_https() {
     let data = demo_data("tls");
     let dir = data.parent().unwrap();
-    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
-    std::fs::write(&cert, certified.cert.pem()).unwrap();
-    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
-
-    let client = reqwest::Client::builder()
-        .add_root_certificate(
-            reqwest::Certificate::from_pem(certified.cert.pem().as_bytes()).unwrap(),
-        )
-        .build()
-        .unwrap();
+    let (cert, key, client) = common::certificate(dir);
     let env = [
         ("TLS_CERT", cert.to_str().unwrap()),
         ("TLS_KEY", key.to_str().unwrap()),
