@@ -45,6 +45,15 @@ async fn connect(server: &Server) -> TcpStream {
     connect_from("127.0.0.1", server).await
 }
 
+/// `count` connections from 127.0.0.1, one after the other.
+async fn connect_many(server: &Server, count: usize) -> Vec<TcpStream> {
+    let mut streams = Vec::with_capacity(count);
+    for _ in 0..count {
+        streams.push(connect(server).await);
+    }
+    streams
+}
+
 /// What the server sent until it closed `stream` (end of file or reset), or `None` if it is
 /// still open after `bound`.
 async fn closed_within(stream: &mut TcpStream, bound: Duration) -> Option<Vec<u8>> {
@@ -272,10 +281,7 @@ async fn a_head_over_the_limit_is_answered_431_and_its_connection_closed() {
     )
     .await;
     let before = rss_kib(server.pid());
-    let mut streams = Vec::new();
-    for _ in 0..20 {
-        streams.push(connect(&server).await);
-    }
+    let mut streams = connect_many(&server, 20).await;
     let sent = join_all(streams.iter_mut().map(|stream| async move {
         let mut head = b"GET / HTTP/1.1\r\nHost: localhost\r\nx-pad: ".to_vec();
         head.extend(std::iter::repeat_n(b'a', 300 * 1024));
@@ -300,10 +306,7 @@ async fn past_its_cap_a_client_is_refused_while_other_clients_are_served() {
     let settings = [("MAX_CONNECTIONS_PER_CLIENT", "20"), QUICK_IDLE, SLOW_HEAD];
     let server = Server::start(&demo_data("flood-per-client"), &settings).await;
     let_startup_connection_close().await;
-    let mut streams = Vec::new();
-    for _ in 0..60 {
-        streams.push(connect(&server).await);
-    }
+    let mut streams = connect_many(&server, 60).await;
     assert_eq!(
         still_open(&mut streams, Duration::from_secs(2)).await,
         20,
@@ -329,10 +332,7 @@ async fn a_full_server_gives_the_place_of_an_idle_connection_to_a_new_client() {
     ];
     let server = Server::start(&demo_data("flood-total"), &settings).await;
     let_startup_connection_close().await;
-    let mut streams = Vec::new();
-    for _ in 0..60 {
-        streams.push(connect(&server).await);
-    }
+    let mut streams = connect_many(&server, 60).await;
     assert_eq!(
         still_open(&mut streams, Duration::from_secs(2)).await,
         30,
@@ -358,10 +358,7 @@ async fn under_a_low_file_limit_the_surplus_is_refused_and_the_server_keeps_answ
     ];
     let server = Server::start_wrapped(&wrapper, &demo_data("flood-files"), &settings).await;
     let_startup_connection_close().await;
-    let mut streams = Vec::new();
-    for _ in 0..300 {
-        streams.push(connect(&server).await);
-    }
+    let mut streams = connect_many(&server, 300).await;
     serves(&server, OTHER_CLIENT).await;
     let open = still_open(&mut streams, Duration::from_secs(2)).await;
     assert!((80..=96).contains(&open), "{open} of 300 connections open");
