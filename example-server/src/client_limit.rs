@@ -66,7 +66,7 @@ fn network(ip: Ipv6Addr, prefix: u8) -> IpAddr {
 #[derive(Clone, Debug)]
 pub struct ClientLimit {
     limiters: Arc<Limiters>,
-    trusted_proxies: Arc<[IpNet]>,
+    clients: Clients,
 }
 
 /// One keyed limiter per width: clients, then each of [`WIDER_NETWORKS`].
@@ -103,7 +103,7 @@ impl ClientLimit {
         });
         Some(Self {
             limiters,
-            trusted_proxies: trusted_proxies.into(),
+            clients: Clients::new(trusted_proxies),
         })
     }
 
@@ -115,7 +115,7 @@ impl ClientLimit {
     /// `[2001:db8::1]:443` (the forms of RFC 7239 that proxies also write into
     /// `X-Forwarded-For`).
     pub fn client(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
-        client(&self.trusted_proxies, peer, headers)
+        self.clients.client(peer, headers)
     }
 
     /// Counts one request of `client` against its quota and those of its wider networks,
@@ -227,7 +227,11 @@ pub(crate) async fn limit(
     request: Request,
     next: Next,
 ) -> Response {
-    let client = limit.client(peer.ip(), request.headers());
+    // The router names the client once for every API request; read what it found.
+    let client = request
+        .extensions()
+        .get::<otp_reset::ClientAddress>()
+        .map_or_else(|| limit.client(peer.ip(), request.headers()), |a| a.0);
     match limit.check(client) {
         Ok(()) => next.run(request).await,
         Err(wait) => {

@@ -175,13 +175,7 @@ impl CodeHasher {
     /// The key of a name and phone pair, for a stand-in: the name as
     /// [`names_match`](crate::names_match) compares it (words without case or extra spaces).
     pub fn pair_key(&self, phone: &PhoneNumber, name: &str) -> crate::store::PairKey {
-        let mut folded = String::with_capacity(name.len());
-        for word in name.split_whitespace() {
-            if !folded.is_empty() {
-                folded.push(' ');
-            }
-            folded.extend(word.chars().flat_map(char::to_lowercase));
-        }
+        let folded = crate::store::folded_name(name);
         let digest = self.digest(b"otp-reset/pair", phone, folded.as_bytes());
         crate::store::PairKey::from_u64(digest.prefix())
     }

@@ -10,10 +10,11 @@ use crate::store::{IssueOutcome, NewCode};
 use crate::{Digest, Message, OtpCode, OtpId, OtpStore, UnknownUser, UserStore};
 
 impl<U: UserStore, O: OtpStore> Inner<U, O> {
-    /// A known and an unknown pair take the same steps (lookup, code, keyed digest, issue
-    /// against the per-phone limits, a place in the queue), and leave the same kind of record
-    /// behind, so neither the answer, nor its timing, nor any later answer tells them apart;
-    /// only the known pair's code is handed to the sender, and that does not wait.
+    /// A known and an unknown pair take the same steps (site limits, lookup, code, keyed digest,
+    /// issue against the user's or the pair's limits, a place in the queue), and leave the same
+    /// kind of record behind (a stand-in, apart from the user's code), so neither the answer,
+    /// nor its timing, nor any later answer tells them apart; only the known pair's code is
+    /// handed to the sender, and that does not wait.
     pub(super) async fn request_otp(&self, fields: &Fields, lang: Lang) -> Result<Reply, ApiError> {
         let name = fields.required("nama", Msg::NameRequired, 100)?;
         let phone = self.phone(fields)?;
@@ -27,12 +28,12 @@ impl<U: UserStore, O: OtpStore> Inner<U, O> {
         }
         // The site-wide limits answer every pair alike. A send token is taken for a stand-in
         // too and given back when it is not sent, so made-up pairs never use up the budget.
-        let started = self.clock.now();
+        let now = self.clock.now();
         if let Some(limit) = &self.request_limit {
-            limit.take(started).map_err(ApiError::busy_for)?.spend();
+            limit.take(now).map_err(ApiError::busy_for)?.spend();
         }
         let send_token = match &self.send_budget {
-            Some(budget) if sender_ready => Some(budget.take(started).map_err(ApiError::busy_for)?),
+            Some(budget) if sender_ready => Some(budget.take(now).map_err(ApiError::busy_for)?),
             _ => None,
         };
 
@@ -54,8 +55,7 @@ impl<U: UserStore, O: OtpStore> Inner<U, O> {
         };
         let otp_id = new_code.otp_id;
 
-        // The limits count every request for the phone, whether or not the pair exists.
-        let now = self.clock.now();
+        // Every request counts: a user's against the user, a made-up pair's against the pair.
         match self
             .otps
             .issue(&phone, new_code, now, self.policy.otp_rules())

@@ -90,20 +90,19 @@ impl std::fmt::Debug for User {
 /// assert!(!otp_reset::names_match("John Doe", "John"));
 /// ```
 pub fn names_match(registered: &str, typed: &str) -> bool {
-    let fold = |word: &str| {
-        word.chars()
-            .flat_map(char::to_lowercase)
-            .collect::<String>()
-    };
-    let mut registered = registered.split_whitespace();
-    let mut typed = typed.split_whitespace();
-    loop {
-        match (registered.next(), typed.next()) {
-            (None, None) => return true,
-            (Some(a), Some(b)) if fold(a) == fold(b) => {}
-            _ => return false,
+    folded_name(registered) == folded_name(typed)
+}
+
+/// A name as [`names_match`] compares it: its words in lower case, one space between them.
+pub(crate) fn folded_name(name: &str) -> String {
+    let mut folded = String::with_capacity(name.len());
+    for word in name.split_whitespace() {
+        if !folded.is_empty() {
+            folded.push(' ');
         }
+        folded.extend(word.chars().flat_map(char::to_lowercase));
     }
+    folded
 }
 
 /// Where users live.
