@@ -63,7 +63,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 pub use adapter::{ADAPTER_VERSION, Adapter, AdapterError};
-pub use config::WhatsAppConfig;
+pub use config::{ConfigError, WhatsAppConfig};
 pub use qr::QrCode;
 
 use crate::actor::{Actor, Command};
@@ -92,6 +92,9 @@ pub enum Error {
         "Chromium not found at {0}: install Debian's package `chromium` (apt-get install chromium)"
     )]
     ChromiumMissing(PathBuf),
+    /// A setting is out of its range.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
     /// Started outside a tokio runtime.
     #[error("the WhatsApp sender must be started inside a tokio runtime")]
     NoRuntime,
@@ -115,8 +118,10 @@ struct Inner {
 
 impl WhatsAppSender {
     /// Locks the session's profile and starts the actor that launches Chromium and opens
-    /// WhatsApp Web. Returns at once; watch [`WhatsAppSender::states`] for READY.
+    /// WhatsApp Web. Returns at once; watch [`WhatsAppSender::states`] for READY. Refuses
+    /// settings out of their range ([`Error::Config`]).
     pub fn start(config: WhatsAppConfig) -> Result<Self, Error> {
+        config.check()?;
         tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
         if !config.chromium.exists() {
             return Err(Error::ChromiumMissing(config.chromium.clone()));

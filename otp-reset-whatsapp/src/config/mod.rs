@@ -5,8 +5,13 @@ use std::time::Duration;
 
 use crate::Adapter;
 
+mod check;
+
+pub use check::ConfigError;
+
 /// Settings of a [`WhatsAppSender`](crate::WhatsAppSender); every `with_*` has a sensible
-/// default for production.
+/// default for production. [`WhatsAppSender::start`](crate::WhatsAppSender::start) refuses a
+/// value out of its range, naming the setting ([`WhatsAppConfig::check`]).
 ///
 /// ```
 /// use otp_reset_whatsapp::WhatsAppConfig;
@@ -104,7 +109,8 @@ impl WhatsAppConfig {
         self
     }
 
-    /// The session's name, for several accounts side by side (default `default`).
+    /// The session's name, for several accounts side by side (default `default`): letters,
+    /// digits, `-` and `_`, as it names a folder.
     pub fn with_session_id(mut self, id: impl Into<String>) -> Self {
         self.session_id = id.into();
         self
@@ -117,10 +123,10 @@ impl WhatsAppConfig {
     }
 
     /// How long a QR code may wait for its scan, and how many codes are shown before the
-    /// sender gives up until it is restarted (defaults 60 s and 6).
+    /// sender gives up until it is restarted (defaults 60 s and 6; at least 1 code).
     pub fn with_qr_limits(mut self, each: Duration, codes: u32) -> Self {
         self.qr_timeout = each;
-        self.max_qr_codes = codes.max(1);
+        self.max_qr_codes = codes;
         self
     }
 
@@ -152,9 +158,10 @@ impl WhatsAppConfig {
         self
     }
 
-    /// Messages that may wait for the page (default 32); a full queue refuses a send.
+    /// Messages that may wait for the page (default 32, from 1 to 10000); a full queue refuses
+    /// a send.
     pub fn with_queue_capacity(mut self, messages: usize) -> Self {
-        self.queue_capacity = messages.max(1);
+        self.queue_capacity = messages;
         self
     }
 
@@ -165,10 +172,10 @@ impl WhatsAppConfig {
     }
 
     /// Relaunch delays after a failure: `base`, doubling with each failure, with jitter, at
-    /// most `max` (defaults 1 s and 120 s).
+    /// most `max` (defaults 1 s and 120 s; `max` at least `base`).
     pub fn with_backoff(mut self, base: Duration, max: Duration) -> Self {
         self.backoff_base = base;
-        self.backoff_max = max.max(base);
+        self.backoff_max = max;
         self
     }
 
