@@ -154,9 +154,40 @@ fn phone(digits: &str) -> PhoneNumber {
 
 /// Chromium writes a page's storage to the profile in batches, seconds after the change; a
 /// crash right after pairing can lose the new session (a real deployment then shows a new QR
-/// code). Crash tests wait for the session to be on disk first.
-async fn let_chromium_save_the_session() {
-    tokio::time::sleep(Duration::from_secs(7)).await;
+/// code). Crash tests wait until the pairing token is in the profile's `Local Storage` files.
+async fn let_chromium_save_the_session(imitation: &Imitation, sessions: &Path) {
+    let storage = sessions.join("session-test/Default/Local Storage/leveldb");
+    let deadline = std::time::Instant::now() + WAIT;
+    while !holds_any(&storage, &imitation.pairing_tokens()) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "Chromium did not save the session in {} within {WAIT:?}",
+            storage.display()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Whether a file in `dir` holds one of `tokens`, as Chromium stores a string (Latin-1 or
+/// UTF-16).
+fn holds_any(dir: &Path, tokens: &[String]) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    let files: Vec<Vec<u8>> = entries
+        .filter_map(|entry| std::fs::read(entry.ok()?.path()).ok())
+        .collect();
+    tokens.iter().any(|token| {
+        let latin1 = token.as_bytes().to_vec();
+        let utf16: Vec<u8> = token.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        files.iter().any(|bytes| {
+            [&latin1, &utf16].iter().any(|needle| {
+                bytes
+                    .windows(needle.len())
+                    .any(|window| window == needle.as_slice())
+            })
+        })
+    })
 }
 
 /// Chromium processes whose command line names `profile`, with their arguments.
@@ -409,10 +440,14 @@ async fn an_ack_stuck_at_zero_times_out_and_a_refused_one_fails_and_neither_is_r
     imitation.set_ack_behaviour(AckBehaviour::Error);
     let result = sender.send(&phone(JOHN), &code_message()).await;
     assert!(matches!(result, Err(SendError::Failed(_))), "{result:?}");
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Sends go one at a time: once a later one is through, a retry would be on record.
+    imitation.set_ack_behaviour(AckBehaviour::Delivered);
+    imitation.register(SITI);
+    sender.send(&phone(SITI), &code_message()).await.unwrap();
+    let sent: Vec<String> = imitation.sent().into_iter().map(|m| m.to).collect();
     assert_eq!(
-        imitation.sent().len(),
-        1,
+        sent,
+        [format!("{JOHN}@c.us"), format!("{SITI}@c.us")],
         "the refused message is not retried"
     );
     sender.shutdown().await;
@@ -485,8 +520,13 @@ async fn a_banned_account_fails_with_its_reason_and_is_not_relaunched() {
     .await;
     assert!(state.to_string().contains("TOS_BLOCK"), "{state}");
     let loads = imitation.page_loads();
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(imitation.page_loads(), loads, "no relaunch against a ban");
+    let mut states = sender.states();
+    states.mark_unchanged();
+    // A failed sender parks: it refuses sends at once, and only shutdown ends it.
+    assert!(matches!(
+        sender.send(&phone(JOHN), &code_message()).await,
+        Err(SendError::NotReady(SenderState::Failed { .. }))
+    ));
     assert_eq!(sender.state(), state);
     let problem = sender
         .status()
@@ -494,6 +534,12 @@ async fn a_banned_account_fails_with_its_reason_and_is_not_relaunched() {
         .expect("the ban is the last problem");
     assert_eq!(problem.state, state);
     sender.shutdown().await;
+    // The actor has ended: anything it did since FAILED is on record now.
+    assert!(
+        !states.has_changed().unwrap_or(true),
+        "no relaunch against a ban"
+    );
+    assert_eq!(imitation.page_loads(), loads, "no relaunch against a ban");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -586,7 +632,7 @@ async fn chromium_killed_mid_session_is_relaunched_and_later_sends_work() {
     imitation.register(JOHN);
     let sessions = session_dir();
     let sender = linked(&imitation, config(&imitation, &sessions)).await;
-    let_chromium_save_the_session().await;
+    let_chromium_save_the_session(&imitation, &sessions).await;
     let mut states = sender.states();
     kill_browsers(&sessions.join("session-test"));
     passes_through(&mut states, "RECONNECTING", |s| {
@@ -611,14 +657,15 @@ async fn chromium_killed_mid_send_fails_that_send_once_and_recovers() {
     imitation.set_ack_behaviour(AckBehaviour::Stuck);
     let sessions = session_dir();
     let sender = linked(&imitation, config(&imitation, &sessions)).await;
-    let_chromium_save_the_session().await;
+    let_chromium_save_the_session(&imitation, &sessions).await;
     let sending = {
         let sender = sender.clone();
         tokio::spawn(async move { sender.send(&phone(JOHN), &code_message()).await })
     };
-    while imitation.sent().is_empty() {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    assert!(
+        imitation.wait_until(WAIT, |i| !i.sent().is_empty()).await,
+        "the message never reached WhatsApp"
+    );
     let mut states = sender.states();
     kill_browsers(&sessions.join("session-test"));
     assert!(
@@ -677,11 +724,10 @@ async fn idle_qr_codes_are_refreshed_until_one_is_scanned() {
         config(&imitation, &session_dir()).with_qr_limits(Duration::from_secs(1), 6),
     )
     .unwrap();
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while imitation.qr_refs_shown() < 3 {
-        assert!(tokio::time::Instant::now() < deadline, "no fresh codes");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    assert!(
+        imitation.wait_until(WAIT, |i| i.qr_refs_shown() >= 3).await,
+        "no fresh codes"
+    );
     scan_the_shown_code(&imitation, &sender, Camera::Svg).await;
     wait_for(&sender, "READY", |s| *s == SenderState::Ready).await;
     sender.shutdown().await;
@@ -711,7 +757,11 @@ async fn a_second_sender_on_one_profile_is_refused_and_nothing_survives_shutdown
     let profile = std::fs::canonicalize(sessions.join("session-test")).unwrap();
     assert!(!browsers_using(&profile).is_empty());
     sender.shutdown().await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The browser's helper processes end when it does, a moment after.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !browsers_using(&profile).is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     assert_eq!(
         browsers_using(&profile),
         Vec::new(),
@@ -743,7 +793,7 @@ async fn a_planned_relaunch_after_n_sends_comes_back_ready() {
         config(&imitation, &sessions).with_planned_relaunch(None, Some(1)),
     )
     .await;
-    let_chromium_save_the_session().await;
+    let_chromium_save_the_session(&imitation, &sessions).await;
     let loads = imitation.page_loads();
     let mut states = sender.states();
     assert!(sender.send(&phone(JOHN), &code_message()).await.is_ok());
@@ -778,14 +828,9 @@ async fn a_chromium_left_behind_on_the_profile_is_killed_at_start() {
         .unwrap();
     let _one = ONE_BROWSER.lock().await;
     let sender = WhatsAppSender::start(config(&imitation, &sessions)).unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while orphan.try_wait().unwrap().is_none() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the orphan still runs"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let ended = tokio::task::spawn_blocking(move || orphan.wait());
+    let ended = tokio::time::timeout(Duration::from_secs(5), ended).await;
+    assert!(ended.is_ok(), "the orphan still runs");
     wait_for(&sender, "a QR code", |s| *s == SenderState::WaitingForQr).await;
     sender.shutdown().await;
 }

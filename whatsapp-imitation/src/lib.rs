@@ -200,6 +200,8 @@ fn lock(shared: &Shared) -> MutexGuard<'_, State> {
 #[derive(Debug)]
 pub struct Imitation {
     shared: Shared,
+    /// Bumped after every request the page makes: what a test waits on.
+    changes: tokio::sync::watch::Sender<u64>,
     addr: SocketAddr,
     server: tokio::task::JoinHandle<()>,
 }
@@ -238,13 +240,15 @@ impl Imitation {
         let listener = tokio::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await?;
         let addr = listener.local_addr()?;
         let shared: Shared = Arc::new(Mutex::new(State::new(build)));
-        let app = server::router(shared.clone());
+        let changes = tokio::sync::watch::Sender::new(0);
+        let app = server::router(shared.clone(), changes.clone());
         let server = tokio::spawn(async move {
             // The server only ends when the task is aborted; an accept error ends it early.
             let _ = axum::serve(listener, app).await;
         });
         Ok(Imitation {
             shared,
+            changes,
             addr,
             server,
         })
@@ -405,6 +409,43 @@ impl Imitation {
     /// Undoes [`Imitation::block`].
     pub fn unblock(&self) {
         self.state().blocked = None;
+    }
+
+    /// Waits until `condition` holds, checking it now and after each request a page makes
+    /// (every change a page causes, the QR rotation and the acks included, is noticed at one);
+    /// `false` if `timeout` passes first.
+    ///
+    /// ```no_run
+    /// # async fn demo(imitation: whatsapp_imitation::Imitation) {
+    /// use std::time::Duration;
+    ///
+    /// let sent = imitation.wait_until(Duration::from_secs(30), |i| !i.sent().is_empty()).await;
+    /// assert!(sent, "nothing was sent within 30 s");
+    /// # }
+    /// ```
+    pub async fn wait_until(
+        &self,
+        timeout: Duration,
+        mut condition: impl FnMut(&Imitation) -> bool,
+    ) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut changes = self.changes.subscribe();
+        loop {
+            changes.mark_unchanged();
+            if condition(self) {
+                return true;
+            }
+            match tokio::time::timeout_at(deadline, changes.changed()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) | Err(_) => return condition(self),
+            }
+        }
+    }
+
+    /// The pairing tokens the phone has issued and not logged out: what a paired page keeps in
+    /// its `localStorage` (so a test can see when the browser has saved it to disk).
+    pub fn pairing_tokens(&self) -> Vec<String> {
+        self.state().pairing_tokens()
     }
 
     /// How many documents loaded the page (counted at their hello; turned-away ones included).

@@ -23,7 +23,8 @@ const SCRIPTS: [(&str, &str); 4] = [
     ("main.js", include_str!("page/main.js")),
 ];
 
-pub(crate) fn router(shared: Shared) -> Router {
+/// The page's routes; `changes` is bumped after every request, once its change is made.
+pub(crate) fn router(shared: Shared, changes: tokio::sync::watch::Sender<u64>) -> Router {
     Router::new()
         .route("/", get(page))
         .route("/js/{name}", get(script))
@@ -36,6 +37,10 @@ pub(crate) fn router(shared: Shared) -> Router {
         .route("/api/chat", post(chat))
         .route("/api/send", post(send))
         .with_state(shared)
+        .layer(axum::middleware::map_response(move |response: Response| {
+            changes.send_modify(|count| *count = count.wrapping_add(1));
+            std::future::ready(response)
+        }))
 }
 
 const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");

@@ -329,6 +329,11 @@ fn split_wid(wid: &str) -> Option<(&str, &str)> {
 }
 
 impl State {
+    /// The pairing tokens issued and not logged out.
+    pub(crate) fn pairing_tokens(&self) -> Vec<String> {
+        self.tokens.iter().cloned().collect()
+    }
+
     /// A browser loaded the page and says hello, presenting the token it found in localStorage.
     pub(crate) fn hello(&mut self, hello: Hello, now: Instant) -> HelloReply {
         self.page_loads += 1;
