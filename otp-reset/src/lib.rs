@@ -83,6 +83,8 @@ pub mod conformance;
 mod error;
 mod events;
 mod lang;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 mod password;
 mod phone;
 mod policy;
@@ -90,6 +92,7 @@ mod sender;
 mod service;
 pub mod store;
 mod time;
+pub mod wire;
 
 pub use async_trait::async_trait;
 /// The inline vector of [`PhoneLedger::recent_sends`], re-exported so stores need not depend on it.
@@ -112,3 +115,4 @@ pub use store::{
     UserStore, VerifyOutcome, names_match,
 };
 pub use time::{Clock, ManualClock, SystemClock, Timestamp};
+pub use wire::ErrorCode;
