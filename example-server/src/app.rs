@@ -40,8 +40,14 @@ pub fn router(state: AppState, config: &Config) -> Router {
         config.trusted_proxies.clone(),
     );
     let login = login::Login::new(state.clone(), config);
+    // Built once: the flow's document with the policy in force, and the server's routes.
+    let document = crate::openapi::document(
+        state.forgot_password.openapi(crate::openapi::FLOW_PREFIX),
+        config,
+    );
+    let document = bytes::Bytes::from(serde_json::to_vec(&document).unwrap_or_default());
     let mut api = Router::new()
-        .nest_service("/api/forgot-password", state.forgot_password.clone())
+        .nest_service(crate::openapi::FLOW_PREFIX, state.forgot_password.clone())
         .route("/api/auth/login", post(login::login).with_state(login))
         .route("/admin/whatsapp/qr.svg", get(crate::admin::qr_svg))
         .with_state(state);
@@ -55,10 +61,10 @@ pub fn router(state: AppState, config: &Config) -> Router {
     let timeout = Duration::from_secs(config.request_timeout_secs);
     let site = Router::new()
         .route("/healthz", get(move || healthz(store.clone())))
-        .route("/api/openapi.json", get(|| async { axum::Json(crate::openapi::document()) }))
+        .route("/api/openapi.json", get(move || openapi_json(document.clone())))
         .merge(pages::router())
         .merge(api)
-        .fallback(|request: Request| async move { failure(request.headers(), StatusCode::NOT_FOUND, "not_found", Text::NotFound) })
+        .fallback(|request: Request| async move { failure(request.headers(), Text::NotFound) })
         .layer(middleware::from_fn(move |request: Request, next: Next| within(timeout, request, next)))
         .layer(middleware::from_fn(no_store_api))
         .layer(cors(&config.cors_origins))
@@ -107,6 +113,11 @@ async fn healthz(store: JsonStore) -> Response {
                 .into_response()
         }
     }
+}
+
+/// The OpenAPI document, serialized at start-up.
+async fn openapi_json(document: bytes::Bytes) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], document).into_response()
 }
 
 /// `Cache-Control: no-store` on every API answer that does not say otherwise (the per-client
@@ -159,13 +170,7 @@ async fn within(timeout: Duration, request: Request, next: Next) -> Response {
     let headers = request.headers().clone();
     match tokio::time::timeout(timeout, next.run(request)).await {
         Ok(response) => response,
-        Err(_) => failure(
-            &headers,
-            StatusCode::SERVICE_UNAVAILABLE,
-            "timeout",
-            Text::Timeout,
-        )
-        .into_response(),
+        Err(_) => failure(&headers, Text::Timeout).into_response(),
     }
 }
 

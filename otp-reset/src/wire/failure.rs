@@ -80,6 +80,19 @@ impl<C: AnswerCode> Failure<C> {
         self
     }
 
+    /// The same failure with its code mapped, such as into an app's code type that holds the
+    /// service's codes among its own.
+    pub fn map_code<D: AnswerCode>(self, map: impl FnOnce(C) -> D) -> Failure<D> {
+        Failure {
+            success: self.success,
+            message: self.message,
+            field: self.field,
+            attempts_left: self.attempts_left,
+            retry_after: self.retry_after,
+            error: map(self.error),
+        }
+    }
+
     /// The status of the answer: the code's.
     pub fn status(&self) -> StatusCode {
         self.error.status()
