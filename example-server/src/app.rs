@@ -40,12 +40,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         config.trusted_proxies.clone(),
     );
     let login = login::Login::new(state.clone(), config);
-    // Built once: the flow's document with the policy in force, and the server's routes.
-    let document = crate::openapi::document(
-        state.forgot_password.openapi(crate::openapi::FLOW_PREFIX),
-        config,
-    );
-    let document = bytes::Bytes::from(serde_json::to_vec(&document).unwrap_or_default());
+    let openapi = crate::openapi::router(&state.forgot_password, config);
     let mut api = Router::new()
         .nest_service(crate::openapi::FLOW_PREFIX, state.forgot_password.clone())
         .route("/api/auth/login", post(login::login).with_state(login))
@@ -61,7 +56,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
     let timeout = Duration::from_secs(config.request_timeout_secs);
     let site = Router::new()
         .route("/healthz", get(move || healthz(store.clone())))
-        .route("/api/openapi.json", get(move || openapi_json(document.clone())))
+        .merge(openapi)
         .merge(pages::router())
         .merge(api)
         .fallback(|request: Request| async move { failure(request.headers(), Text::NotFound) })
@@ -113,11 +108,6 @@ async fn healthz(store: JsonStore) -> Response {
                 .into_response()
         }
     }
-}
-
-/// The OpenAPI document, serialized at start-up.
-async fn openapi_json(document: bytes::Bytes) -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], document).into_response()
 }
 
 /// `Cache-Control: no-store` on every API answer that does not say otherwise (the per-client

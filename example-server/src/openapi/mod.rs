@@ -8,9 +8,14 @@
 
 mod routes;
 
-use http::{HeaderMap, Method};
+use axum::Router;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use bytes::Bytes;
+use http::{HeaderMap, Method, header};
 use otp_reset::openapi::add_failure;
 use otp_reset::wire::BodyError;
+use otp_reset::{ForgotPassword, OtpStore, UserStore};
 use utoipa::openapi::OpenApi;
 use utoipa::openapi::info::{InfoBuilder, LicenseBuilder};
 use utoipa::openapi::path::Operation;
@@ -27,6 +32,23 @@ pub const FLOW_PREFIX: &str = "/api/forgot-password";
 const TAG_AUTH: &str = "auth";
 /// The tag of the routes for operators and tools.
 const TAG_OPERATIONS: &str = "operations";
+
+/// `GET /api/openapi.json`: the [`document`] of `flow` as `config` sets the server, built once.
+pub fn router<U: UserStore, O: OtpStore>(flow: &ForgotPassword<U, O>, config: &Config) -> Router {
+    let document = document(flow.openapi(FLOW_PREFIX), config);
+    let json = match serde_json::to_vec(&document) {
+        Ok(json) => Bytes::from(json),
+        Err(error) => {
+            tracing::error!(%error, "the OpenAPI document could not be written");
+            Bytes::new()
+        }
+    };
+    Router::new().route("/api/openapi.json", get(move || served(json.clone())))
+}
+
+async fn served(json: Bytes) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], json).into_response()
+}
 
 /// The API's document: `flow` (the service's own, mounted at [`FLOW_PREFIX`]) with the
 /// server's routes and layers added, as `config` sets them.

@@ -220,7 +220,8 @@ pub fn add_failure<C: AnswerCode + Serialize>(
             });
         if let RefOr::T(header) = header {
             let text = header.description.get_or_insert_with(String::new);
-            text.push_str(&format!(" `{code}`"));
+            let separator = if text.ends_with(':') { " " } else { ", " };
+            text.push_str(&format!("{separator}`{code}`"));
         }
     }
 }

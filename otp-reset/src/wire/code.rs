@@ -51,6 +51,9 @@ macro_rules! error_codes {
             /// Every code, in the order the documentation lists them.
             pub const ALL: &'static [ErrorCode] = &[$(Self::$variant),*];
 
+            /// Every code's spelling, in the order of [`ErrorCode::ALL`].
+            const NAMES: &'static [&'static str] = &[$($text),*];
+
             /// The code as the `error` field spells it (`wrong_otp`).
             pub const fn as_str(self) -> &'static str {
                 match self {
@@ -162,7 +165,7 @@ impl<'de> Deserialize<'de> for ErrorCode {
             .iter()
             .copied()
             .find(|code| code.as_str() == text)
-            .ok_or_else(|| serde::de::Error::unknown_variant(&text, &[]))
+            .ok_or_else(|| serde::de::Error::unknown_variant(&text, ErrorCode::NAMES))
     }
 }
 

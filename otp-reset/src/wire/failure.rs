@@ -1,7 +1,5 @@
 //! The failed answer: `{"success": false, "message", …, "error"}`.
 
-use std::time::Duration;
-
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
 use http_body_util::Full;
@@ -112,19 +110,6 @@ impl<C: AnswerCode> Failure<C> {
         }
         response
     }
-}
-
-/// Seconds in `wait`, rounded up and at least 1: a client told to wait this long never comes
-/// early.
-///
-/// ```
-/// use std::time::Duration;
-///
-/// assert_eq!(otp_reset::wire::whole_seconds(Duration::from_millis(1_001)), 2);
-/// assert_eq!(otp_reset::wire::whole_seconds(Duration::ZERO), 1);
-/// ```
-pub fn whole_seconds(wait: Duration) -> u64 {
-    crate::lang::whole_seconds(wait)
 }
 
 /// A JSON answer with `status` and `body`: `Content-Type: application/json` and

@@ -26,5 +26,5 @@ pub use answers::{
     VerifyOtpAnswer,
 };
 pub use code::{AnswerCode, ErrorCode};
-pub use failure::{Failure, json_answer, whole_seconds};
+pub use failure::{Failure, json_answer};
 pub use read::{BodyError, is_json, read_json_object};
