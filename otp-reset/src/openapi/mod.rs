@@ -9,7 +9,8 @@
 //! ```
 //! use otp_reset::{ConsoleSender, ForgotPassword, MemoryOtpStore, MemoryUserStore, Policy};
 //!
-//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let policy = Policy::builder().with_code_length(8).build()?;
 //! let service = ForgotPassword::builder(MemoryUserStore::new(), MemoryOtpStore::new(), ConsoleSender::new())
 //!     .with_policy(policy)

@@ -161,3 +161,58 @@ pub struct LastProblem {
     )]
     pub since: Option<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn json<T: Serialize>(value: &T) -> String {
+        serde_json::to_string(value).unwrap()
+    }
+
+    #[test]
+    fn answers_keep_the_fields_and_order_the_service_always_sent() {
+        let sent = RequestOtpAnswer {
+            success: true,
+            message: "m".into(),
+            phone_number: "62812".into(),
+            test_otp: Some("123456".into()),
+        };
+        assert_eq!(
+            json(&sent),
+            r#"{"success":true,"message":"m","phoneNumber":"62812","testOTP":"123456"}"#
+        );
+        let verified = VerifyOtpAnswer {
+            success: true,
+            message: "m".into(),
+            data: VerifiedCode {
+                otp_id: 7,
+                reset_token: Some("t".into()),
+            },
+        };
+        assert_eq!(
+            json(&verified),
+            r#"{"success":true,"message":"m","data":{"otpId":7,"resetToken":"t"}}"#
+        );
+        let status = BotStatusAnswer {
+            success: true,
+            message: "m".into(),
+            ready: false,
+            status: "RECONNECTING".into(),
+            attempt: Some(2),
+            reason: None,
+            last_problem: Some(LastProblem {
+                status: "RECONNECTING".into(),
+                attempt: Some(2),
+                reason: None,
+                since: Some("s".into()),
+            }),
+            adapter_version: Some("2".into()),
+            service_version: None,
+        };
+        assert_eq!(
+            json(&status),
+            r#"{"success":true,"message":"m","ready":false,"status":"RECONNECTING","attempt":2,"lastProblem":{"status":"RECONNECTING","attempt":2,"since":"s"},"adapterVersion":"2"}"#
+        );
+    }
+}

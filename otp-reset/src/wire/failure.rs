@@ -134,3 +134,42 @@ pub fn json_answer<T: Serialize + ?Sized>(status: StatusCode, body: &T) -> Respo
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn json<T: Serialize>(value: &T) -> String {
+        serde_json::to_string(value).unwrap()
+    }
+
+    #[test]
+    fn fields_come_in_the_order_the_service_always_sent_them() {
+        let wrong = Failure::new(ErrorCode::WrongOtp, "m").with_attempts_left(2);
+        assert_eq!(
+            json(&wrong),
+            r#"{"success":false,"message":"m","attemptsLeft":2,"error":"wrong_otp"}"#
+        );
+        let wait = Failure::new(ErrorCode::Cooldown, "m").with_retry_after(60);
+        assert_eq!(
+            json(&wait),
+            r#"{"success":false,"message":"m","retryAfter":60,"error":"cooldown"}"#
+        );
+        let field = Failure::new(ErrorCode::InvalidType, "m").with_field("noHp");
+        assert_eq!(
+            json(&field),
+            r#"{"success":false,"message":"m","field":"noHp","error":"invalid_type"}"#
+        );
+    }
+
+    #[test]
+    fn an_answer_reads_back_as_it_was_sent() {
+        let text = r#"{"success":false,"message":"m","retryAfter":5,"error":"busy"}"#;
+        let failure: Failure = serde_json::from_str(text).unwrap();
+        assert_eq!(
+            failure,
+            Failure::new(ErrorCode::Busy, "m").with_retry_after(5)
+        );
+        assert_eq!(json(&failure), text);
+    }
+}
