@@ -71,8 +71,8 @@ pub fn document(mut flow: OpenApi, config: &Config) -> OpenApi {
         .version(env!("CARGO_PKG_VERSION"))
         .description(Some(format!(
             "The forgot-password flow of the Tiket Kita ticketing site, and its sign-in.\n\n{}\n\n\
-             Any other path is answered 404 `not_found`; a route asked with a method it does \
-             not take is answered 405 with an `Allow` header.",
+             Any other path of the server is answered 404 `not_found` too; its own routes answer \
+             a method they do not take with an empty 405 and an `Allow` header.",
             flow.info.description.unwrap_or_default()
         )))
         .license(Some(

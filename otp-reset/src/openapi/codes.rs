@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::{Contract, Route, span};
+use super::{Contract, Route, per, span};
 use crate::lang::{Lang, Msg};
 use crate::service::{ApiError, MAX_CODE_CHARS, MAX_NAME_CHARS, MAX_PHONE_CHARS, MAX_TOKEN_CHARS};
 use crate::store::Refusal;
@@ -147,14 +147,14 @@ fn busy_meaning(contract: &Contract<'_>) -> String {
         text.push_str(&format!(
             ", or the site-wide limit of {} code requests per {} is reached",
             rate.count,
-            span(rate.per)
+            per(rate.per)
         ));
     }
     if let Some(rate) = policy.send_budget() {
         text.push_str(&format!(
             ", or the site-wide budget of {} codes sent per {} is spent",
             rate.count,
-            span(rate.per)
+            per(rate.per)
         ));
     }
     text.push_str(". Every name and phone pair gets this alike.");

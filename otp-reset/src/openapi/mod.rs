@@ -214,7 +214,7 @@ pub fn add_failure<C: AnswerCode + Serialize>(
                                 .minimum(Some(1)),
                         ))
                         .description(Some(
-                            "Seconds to wait before trying again, as `retryAfter`; sent with",
+                            "Seconds to wait before trying again, as `retryAfter`. Sent with:",
                         ))
                         .build(),
                 )
@@ -241,6 +241,14 @@ pub fn accept_language() -> Parameter {
         .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
         .example(Some(Value::from("en")))
         .build()
+}
+
+/// A period after "per": `minute`, `hour`, or a length such as `90 seconds`.
+fn per(duration: Duration) -> String {
+    match span(duration).strip_prefix("1 ") {
+        Some(unit) => unit.to_owned(),
+        None => span(duration),
+    }
 }
 
 /// A length of time for a person: seconds, minutes, hours or days, whichever is whole.

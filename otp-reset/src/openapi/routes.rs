@@ -29,8 +29,8 @@ pub(super) fn operation(route: Route, contract: &Contract<'_>) -> Operation {
             "Send a one-time code to the account's phone",
             format!(
                 "Issues a {}-digit code, valid for {}, for the phone number and sends it, if the \
-                 name and phone pair matches an account. Codes are limited per phone: one per \
-                 {} (the cooldown), {} per {}, and none while the phone is locked out.",
+                 name and phone pair matches an account. Codes are limited per phone: {} between \
+                 two codes (the cooldown), {} within {}, and none while the phone is locked out.",
                 policy.code_length(),
                 span(policy.code_ttl()),
                 span(rules.resend_cooldown),
