@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use http::{HeaderMap, HeaderValue, StatusCode, header};
+use http::{HeaderMap, HeaderValue, header};
 use otp_reset_whatsapp::QrCode;
 use subtle::ConstantTimeEq;
 use tokio::sync::watch;
@@ -25,8 +25,7 @@ pub struct QrAccess {
 /// code carries key material, so it is never cached and never shown to anyone else.
 pub async fn qr_svg(State(app): State<AppState>, headers: HeaderMap) -> Response {
     let Some(access) = &app.qr else {
-        return failure(&headers, StatusCode::NOT_FOUND, "not_found", Text::NotFound)
-            .into_response();
+        return failure(&headers, Text::NotFound).into_response();
     };
     let presented = headers
         .get(header::AUTHORIZATION)
@@ -35,13 +34,7 @@ pub async fn qr_svg(State(app): State<AppState>, headers: HeaderMap) -> Response
         .unwrap_or("");
     let authorised: bool = presented.as_bytes().ct_eq(access.token.as_bytes()).into();
     if !authorised {
-        let mut response = failure(
-            &headers,
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            Text::Unauthorized,
-        )
-        .into_response();
+        let mut response = failure(&headers, Text::Unauthorized).into_response();
         response
             .headers_mut()
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
@@ -59,12 +52,6 @@ pub async fn qr_svg(State(app): State<AppState>, headers: HeaderMap) -> Response
             headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             response
         }
-        None => failure(
-            &headers,
-            StatusCode::NOT_FOUND,
-            "no_qr_code",
-            Text::NoQrCode,
-        )
-        .into_response(),
+        None => failure(&headers, Text::NoQrCode).into_response(),
     }
 }

@@ -40,8 +40,9 @@ pub fn router(state: AppState, config: &Config) -> Router {
         config.trusted_proxies.clone(),
     );
     let login = login::Login::new(state.clone(), config);
+    let openapi = crate::openapi::router(&state.forgot_password, config);
     let mut api = Router::new()
-        .nest_service("/api/forgot-password", state.forgot_password.clone())
+        .nest_service(crate::openapi::FLOW_PREFIX, state.forgot_password.clone())
         .route("/api/auth/login", post(login::login).with_state(login))
         .route("/admin/whatsapp/qr.svg", get(crate::admin::qr_svg))
         .with_state(state);
@@ -55,10 +56,10 @@ pub fn router(state: AppState, config: &Config) -> Router {
     let timeout = Duration::from_secs(config.request_timeout_secs);
     let site = Router::new()
         .route("/healthz", get(move || healthz(store.clone())))
-        .route("/api/openapi.json", get(|| async { axum::Json(crate::openapi::document()) }))
+        .merge(openapi)
         .merge(pages::router())
         .merge(api)
-        .fallback(|request: Request| async move { failure(request.headers(), StatusCode::NOT_FOUND, "not_found", Text::NotFound) })
+        .fallback(|request: Request| async move { failure(request.headers(), Text::NotFound) })
         .layer(middleware::from_fn(move |request: Request, next: Next| within(timeout, request, next)))
         .layer(middleware::from_fn(no_store_api))
         .layer(cors(&config.cors_origins))
@@ -159,13 +160,7 @@ async fn within(timeout: Duration, request: Request, next: Next) -> Response {
     let headers = request.headers().clone();
     match tokio::time::timeout(timeout, next.run(request)).await {
         Ok(response) => response,
-        Err(_) => failure(
-            &headers,
-            StatusCode::SERVICE_UNAVAILABLE,
-            "timeout",
-            Text::Timeout,
-        )
-        .into_response(),
+        Err(_) => failure(&headers, Text::Timeout).into_response(),
     }
 }
 

@@ -236,14 +236,9 @@ pub(crate) async fn limit(
         Ok(()) => next.run(request).await,
         Err(wait) => {
             let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-            failure(
-                request.headers(),
-                http::StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
-                Text::RateLimited(seconds.max(1)),
-            )
-            .retry_after(seconds.max(1))
-            .into_response()
+            failure(request.headers(), Text::RateLimited(seconds.max(1)))
+                .retry_after(seconds.max(1))
+                .into_response()
         }
     }
 }

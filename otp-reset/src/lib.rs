@@ -9,8 +9,12 @@
 //!   `/bot-status`), configured by a [`Policy`].
 //! - [`UserStore`] and [`OtpStore`]: where users, codes and per-phone limits live, with the
 //!   guarantees every implementation gives (atomic attempts, single-use codes), and the
-//!   [`conformance`] suite (feature `conformance`) that proves them.
+//!   `conformance` suite (feature `conformance`) that proves them.
 //! - [`Sender`]: delivers the codes; [`ConsoleSender`] prints them for development.
+//! - [`wire`]: the wire contract, typed: every [`ErrorCode`], the answer bodies, the envelope
+//!   and the body reader, for clients and for an app's own routes.
+//! - `openapi` (feature `openapi`): the routes as an OpenAPI 3.1 document with the policy's
+//!   values, from `ForgotPassword::openapi`.
 //!
 //! # Mounting it in axum
 //!
@@ -83,6 +87,8 @@ pub mod conformance;
 mod error;
 mod events;
 mod lang;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 mod password;
 mod phone;
 mod policy;
@@ -90,6 +96,7 @@ mod sender;
 mod service;
 pub mod store;
 mod time;
+pub mod wire;
 
 pub use async_trait::async_trait;
 /// The inline vector of [`PhoneLedger::recent_sends`], re-exported so stores need not depend on it.
@@ -112,3 +119,4 @@ pub use store::{
     UserStore, VerifyOutcome, names_match,
 };
 pub use time::{Clock, ManualClock, SystemClock, Timestamp};
+pub use wire::ErrorCode;

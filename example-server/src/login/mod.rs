@@ -8,26 +8,28 @@
 //! counted and answered exactly as known ones.
 
 pub mod backoff;
-mod body;
 pub mod hash_slots;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::response::{IntoResponse, Response};
-use http::{HeaderMap, StatusCode};
+use http::HeaderMap;
+use otp_reset::wire::read_json_object;
 use otp_reset::{PasswordCheck, PasswordError, PhoneNumber, UserStore};
-use serde_json::{Value, json};
+use serde_json::Value;
 use zeroize::Zeroizing;
 
-use crate::answer::{Failure, Text, failure, success};
+use crate::answer::{Failure, SignedIn, Text, body_failure, failure, lang};
 use crate::app::AppState;
 use crate::config::Config;
 use backoff::{Backoff, Rules};
 use hash_slots::{HashSlot, HashSlots};
+
+/// The largest login body read, in bytes.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
 /// The login's state: the app's, and the counts that throttle it.
 #[derive(Clone, Debug)]
@@ -77,7 +79,7 @@ impl Login {
 pub async fn login(State(login): State<Login>, request: Request) -> Response {
     let client = login.client(&request);
     let headers = request.headers().clone();
-    attempt(&login, &headers, client, request.into_body())
+    attempt(&login, &headers, client, request)
         .await
         .unwrap_or_else(IntoResponse::into_response)
 }
@@ -94,59 +96,37 @@ async fn attempt(
     login: &Login,
     headers: &HeaderMap,
     client: IpAddr,
-    body: Body,
+    request: Request,
 ) -> Result<Response, Failure> {
-    let refuse = |status, code, text| failure(headers, status, code, text);
-    let fields = body::read_object(headers, body).await?;
-    let text = |name: &'static str, missing: Text, code: &'static str| match fields.get(name) {
+    let refuse = |text| failure(headers, text);
+    let fields = read_json_object(request, MAX_BODY_BYTES)
+        .await
+        .map_err(|error| body_failure(headers, error))?;
+    let text = |name: &'static str, missing: Text| match fields.get(name) {
         Some(Value::String(s)) if !s.is_empty() => Ok(s.as_str()),
-        None | Some(Value::Null) | Some(Value::String(_)) => {
-            Err(refuse(StatusCode::BAD_REQUEST, code, missing))
-        }
-        Some(_) => {
-            Err(refuse(StatusCode::BAD_REQUEST, "invalid_type", Text::NotText(name)).field(name))
-        }
+        None | Some(Value::Null) | Some(Value::String(_)) => Err(refuse(missing)),
+        Some(_) => Err(refuse(Text::NotText(name)).field(name)),
     };
-    let phone = text("noHp", Text::PhoneRequired, "phone_required")?;
-    let password = text("password", Text::PasswordRequired, "password_required")?;
-    let phone = PhoneNumber::parse(phone.trim())
-        .map_err(|_| refuse(StatusCode::BAD_REQUEST, "invalid_phone", Text::InvalidPhone))?;
+    let phone = text("noHp", Text::PhoneRequired)?;
+    let password = text("password", Text::PasswordRequired)?;
+    let phone = PhoneNumber::parse(phone.trim()).map_err(|_| refuse(Text::InvalidPhone))?;
 
     if let Some(wait) = login.0.backoff.wait(phone, client, Instant::now()) {
         let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-        return Err(refuse(
-            StatusCode::TOO_MANY_REQUESTS,
-            "login_throttled",
-            Text::LoginThrottled(seconds),
-        )
-        .retry_after(seconds));
+        return Err(refuse(Text::LoginThrottled(seconds)).retry_after(seconds));
     }
     let Some(slot) = login.0.slots.take(client) else {
-        return Err(
-            refuse(StatusCode::TOO_MANY_REQUESTS, "login_busy", Text::LoginBusy).retry_after(1),
-        );
+        return Err(refuse(Text::LoginBusy).retry_after(1));
     };
     // The check runs in a task of its own that holds the client's slot to its end: a client
     // that hangs up does not free the slot while its hash still runs, and its failure counts.
     let password = Zeroizing::new(password.to_owned());
     let check = tokio::spawn(check(login.clone(), phone, client, password, slot));
-    let trouble = || {
-        refuse(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "server_error",
-            Text::ServerTrouble,
-        )
-    };
+    let trouble = || refuse(Text::ServerTrouble);
     match check.await.map_err(|_| trouble())? {
-        Verdict::SignedIn { name } => Ok(success(headers, Text::LoggedIn, json!({ "nama": name }))),
-        Verdict::Denied => Err(refuse(
-            StatusCode::UNAUTHORIZED,
-            "invalid_credentials",
-            Text::InvalidCredentials,
-        )),
-        Verdict::Unavailable(PasswordError::Busy) => {
-            Err(refuse(StatusCode::SERVICE_UNAVAILABLE, "busy", Text::Busy))
-        }
+        Verdict::SignedIn { name } => Ok(SignedIn::new(name, lang(headers)).into_response()),
+        Verdict::Denied => Err(refuse(Text::InvalidCredentials)),
+        Verdict::Unavailable(PasswordError::Busy) => Err(refuse(Text::Busy)),
         Verdict::Unavailable(error) => {
             tracing::error!(%error, "checking a password failed");
             Err(trouble())

@@ -15,17 +15,19 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use http::{Method, Request, Response, StatusCode};
+use http::{Method, Request, Response};
 use http_body::Body;
 
 pub use builder::ForgotPasswordBuilder;
+pub(crate) use reply::ApiError;
 pub use reply::ResponseBody;
 
 use self::body::Fields;
-use self::reply::{ApiError, Reply};
+use self::reply::Reply;
 use crate::events::{Event, Events};
 use crate::lang::{Lang, Msg};
 use crate::sender::outbox::Outbox;
+use crate::wire::{BotStatusAnswer, ErrorCode, LastProblem};
 use crate::{
     ClientAddress, ClientKey, Clock, CodeHasher, OtpStore, Passwords, PhoneNumber, Policy, Sender,
     StoreError, UserStore,
@@ -107,6 +109,12 @@ impl<U: UserStore, O: OtpStore> ForgotPassword<U, O> {
         &self.inner.policy
     }
 
+    /// The largest request body the service reads, in bytes (see
+    /// [`ForgotPasswordBuilder::with_max_body_bytes`]).
+    pub fn max_body_bytes(&self) -> usize {
+        self.inner.max_body_bytes
+    }
+
     /// The password hasher the service uses, for an app's login to share its bound.
     pub fn passwords(&self) -> &Passwords {
         &self.inner.passwords
@@ -156,6 +164,15 @@ where
         })
     }
 }
+
+/// The most characters of `nama`.
+pub(crate) const MAX_NAME_CHARS: usize = 100;
+/// The most characters of `noHp`.
+pub(crate) const MAX_PHONE_CHARS: usize = 32;
+/// The most characters of `otp` (a longer one is no code of any length the policy allows).
+pub(crate) const MAX_CODE_CHARS: usize = 32;
+/// The most characters of `resetToken`.
+pub(crate) const MAX_TOKEN_CHARS: usize = 128;
 
 /// The service's routes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -216,40 +233,51 @@ impl<U: UserStore, O: OtpStore> Inner<U, O> {
     fn bot_status(&self) -> Reply {
         let status = self.sender.status();
         let ready = status.state.can_send();
-        let mut reply = Reply::ok(Msg::BotStatus { ready }).with("ready", ready);
-        for (key, value) in state_fields(&status.state) {
-            reply = reply.with(&key, value);
-        }
-        if let Some(problem) = status.last_problem {
-            let mut fields: serde_json::Map<String, serde_json::Value> =
-                state_fields(&problem.state).collect();
-            if let Ok(since) = jiff::Timestamp::try_from(problem.since) {
-                fields.insert("since".into(), since.to_string().into());
-            }
-            reply = reply.with("lastProblem", fields);
-        }
-        if let Some(version) = status.adapter_version {
-            reply = reply.with("adapterVersion", version);
-        }
-        if let Some(version) = status.service_version {
-            reply = reply.with("serviceVersion", version);
-        }
-        reply
+        let (state, attempt, reason) = state_fields(status.state);
+        Reply::BotStatus(BotStatusAnswer {
+            success: true,
+            message: String::new(),
+            ready,
+            status: state,
+            attempt,
+            reason,
+            last_problem: status.last_problem.map(|problem| {
+                let (status, attempt, reason) = state_fields(problem.state);
+                LastProblem {
+                    status,
+                    attempt,
+                    reason,
+                    since: jiff::Timestamp::try_from(problem.since)
+                        .ok()
+                        .map(|since| since.to_string()),
+                }
+            }),
+            adapter_version: status.adapter_version,
+            service_version: status.service_version,
+        })
     }
 
     /// The phone number field, normalised.
     fn phone(&self, fields: &Fields) -> Result<PhoneNumber, ApiError> {
-        let typed = fields.required("noHp", Msg::PhoneRequired, 32)?;
+        let typed = fields.required(
+            "noHp",
+            (ErrorCode::PhoneRequired, Msg::PhoneRequired),
+            MAX_PHONE_CHARS,
+        )?;
         PhoneNumber::parse(typed).map_err(ApiError::phone)
     }
 
     /// The code field, which must have the policy's number of digits (a typo is not a guess).
     fn code<'f>(&self, fields: &'f Fields) -> Result<&'f str, ApiError> {
-        let code = fields.required("otp", Msg::OtpRequired, 32)?;
+        let code = fields.required(
+            "otp",
+            (ErrorCode::OtpRequired, Msg::OtpRequired),
+            MAX_CODE_CHARS,
+        )?;
         let digits = self.policy.code_length();
         if code.len() != usize::from(digits) || !code.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(ApiError::bad_request(
-                "invalid_otp_format",
+            return Err(ApiError::new(
+                ErrorCode::InvalidOtpFormat,
                 Msg::OtpFormat(digits),
             ));
         }
@@ -279,38 +307,35 @@ impl<U: UserStore, O: OtpStore> Inner<U, O> {
         if attempts_left == 0 {
             Self::attempts_exhausted()
         } else {
-            ApiError::bad_request("wrong_otp", Msg::WrongCode(attempts_left))
-                .with("attemptsLeft", attempts_left)
+            ApiError::new(ErrorCode::WrongOtp, Msg::WrongCode(attempts_left))
+                .with_attempts_left(attempts_left)
         }
     }
 
     fn attempts_exhausted() -> ApiError {
-        ApiError::bad_request("otp_attempts_exhausted", Msg::AttemptsExhausted)
-            .with("attemptsLeft", 0)
+        ApiError::new(ErrorCode::OtpAttemptsExhausted, Msg::AttemptsExhausted).with_attempts_left(0)
     }
 
     fn expired() -> ApiError {
-        ApiError::bad_request("otp_expired", Msg::Expired)
+        ApiError::new(ErrorCode::OtpExpired, Msg::Expired)
     }
 
     fn no_code() -> ApiError {
-        ApiError::bad_request("otp_not_found", Msg::NoCode)
+        ApiError::new(ErrorCode::OtpNotFound, Msg::NoCode)
     }
 
     fn user_not_found() -> ApiError {
-        ApiError::new(StatusCode::NOT_FOUND, "user_not_found", Msg::UserNotFound)
+        ApiError::new(ErrorCode::UserNotFound, Msg::UserNotFound)
     }
 }
 
 /// A sender state as bot-status shows it: `status`, with `attempt` or `reason` where the state
 /// has one.
-fn state_fields(state: &crate::SenderState) -> impl Iterator<Item = (String, serde_json::Value)> {
-    let detail = match state {
-        crate::SenderState::Reconnecting { attempt } => Some(("attempt", (*attempt).into())),
-        crate::SenderState::Failed { reason } => Some(("reason", reason.as_str().into())),
-        _ => None,
-    };
-    std::iter::once(("status", state.as_str().into()))
-        .chain(detail)
-        .map(|(key, value)| (key.to_owned(), value))
+fn state_fields(state: crate::SenderState) -> (String, Option<u32>, Option<String>) {
+    let name = state.as_str().to_owned();
+    match state {
+        crate::SenderState::Reconnecting { attempt } => (name, Some(attempt), None),
+        crate::SenderState::Failed { reason } => (name, None, Some(reason)),
+        _ => (name, None, None),
+    }
 }

@@ -2,40 +2,71 @@
 
 use std::time::Duration;
 
-use bytes::Bytes;
 use http::{HeaderValue, Method, Response, StatusCode, header};
-use http_body_util::Full;
-use serde_json::{Map, Value};
 
 use crate::lang::{Lang, Msg};
 use crate::store::{Refusal, StoreError};
+use crate::wire::{
+    BotStatusAnswer, ErrorCode, Failure, RequestOtpAnswer, ResetPasswordAnswer, VerifiedCode,
+    VerifyOtpAnswer, json_answer,
+};
 use crate::{PasswordError, PhoneError};
 
 /// The body type of every answer.
-pub type ResponseBody = Full<Bytes>;
+pub type ResponseBody = http_body_util::Full<bytes::Bytes>;
 
-/// A successful answer: `{"success": true, "message": …}` plus its own fields.
+/// A successful answer, its message still to be said in the client's language.
 #[derive(Debug)]
-pub(crate) struct Reply {
-    message: Msg,
-    fields: Map<String, Value>,
+pub(crate) enum Reply {
+    CodeSent {
+        phone_number: String,
+        test_otp: Option<String>,
+    },
+    Verified(VerifiedCode),
+    PasswordReset,
+    /// The bot-status answer, `message` still empty.
+    BotStatus(BotStatusAnswer),
 }
 
 impl Reply {
-    pub(crate) fn ok(message: Msg) -> Self {
-        Self {
-            message,
-            fields: Map::new(),
-        }
-    }
-
-    pub(crate) fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
-        self.fields.insert(key.to_owned(), value.into());
-        self
-    }
-
     pub(crate) fn into_response(self, lang: Lang) -> Response<ResponseBody> {
-        json_response(StatusCode::OK, true, self.message.render(lang), self.fields)
+        let ok = StatusCode::OK;
+        match self {
+            Reply::CodeSent {
+                phone_number,
+                test_otp,
+            } => json_answer(
+                ok,
+                &RequestOtpAnswer {
+                    success: true,
+                    message: Msg::CodeSent.render(lang),
+                    phone_number,
+                    test_otp,
+                },
+            ),
+            Reply::Verified(data) => json_answer(
+                ok,
+                &VerifyOtpAnswer {
+                    success: true,
+                    message: Msg::Verified.render(lang),
+                    data,
+                },
+            ),
+            Reply::PasswordReset => json_answer(
+                ok,
+                &ResetPasswordAnswer {
+                    success: true,
+                    message: Msg::PasswordReset.render(lang),
+                },
+            ),
+            Reply::BotStatus(mut answer) => {
+                answer.message = Msg::BotStatus {
+                    ready: answer.ready,
+                }
+                .render(lang);
+                json_answer(ok, &answer)
+            }
+        }
     }
 }
 
@@ -46,83 +77,76 @@ impl Reply {
 ///
 /// Boxed: errors are the cold path, and a small `Result` keeps the hot one lean.
 #[derive(Debug)]
-pub(crate) struct ApiError(Box<Failure>);
+pub(crate) struct ApiError(Box<Parts>);
 
 #[derive(Debug)]
-struct Failure {
-    status: StatusCode,
+struct Parts {
+    code: ErrorCode,
     message: Msg,
-    code: &'static str,
-    fields: Map<String, Value>,
-    retry_after: Option<Duration>,
+    field: Option<&'static str>,
+    attempts_left: Option<u32>,
+    retry_after: Option<u64>,
     allow: Option<Method>,
 }
 
 impl ApiError {
-    pub(crate) fn new(status: StatusCode, code: &'static str, message: Msg) -> Self {
-        Self(Box::new(Failure {
-            status,
-            message,
+    pub(crate) fn new(code: ErrorCode, message: Msg) -> Self {
+        Self(Box::new(Parts {
             code,
-            fields: Map::new(),
+            message,
+            field: None,
+            attempts_left: None,
             retry_after: None,
             allow: None,
         }))
     }
 
-    pub(crate) fn bad_request(code: &'static str, message: Msg) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, code, message)
+    pub(crate) fn with_field(mut self, name: &'static str) -> Self {
+        self.0.field = Some(name);
+        self
     }
 
-    pub(crate) fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
-        self.0.fields.insert(key.to_owned(), value.into());
+    pub(crate) fn with_attempts_left(mut self, attempts: u32) -> Self {
+        self.0.attempts_left = Some(attempts);
         self
     }
 
     fn with_retry_after(mut self, wait: Duration) -> Self {
-        let seconds = crate::lang::whole_seconds(wait);
-        self.0.retry_after = Some(Duration::from_secs(seconds));
-        self.with("retryAfter", seconds)
+        self.0.retry_after = Some(crate::lang::whole_seconds(wait));
+        self
     }
 
     pub(crate) fn not_found() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", Msg::NotFound)
+        Self::new(ErrorCode::NotFound, Msg::NotFound)
     }
 
     pub(crate) fn method_not_allowed(allowed: Method) -> Self {
-        let mut error = Self::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
-            Msg::MethodNotAllowed,
-        );
+        let mut error = Self::new(ErrorCode::MethodNotAllowed, Msg::MethodNotAllowed);
         error.0.allow = Some(allowed);
         error
     }
 
     pub(crate) fn phone(error: PhoneError) -> Self {
         match error {
-            PhoneError::NotMobile => Self::bad_request("phone_not_mobile", Msg::PhoneNotMobile),
-            _ => Self::bad_request("invalid_phone", Msg::PhoneInvalid),
+            PhoneError::NotMobile => Self::new(ErrorCode::PhoneNotMobile, Msg::PhoneNotMobile),
+            _ => Self::new(ErrorCode::InvalidPhone, Msg::PhoneInvalid),
         }
     }
 
     pub(crate) fn refused(refusal: Refusal) -> Self {
         let (code, message) = match refusal {
-            Refusal::Cooldown { retry_after } => ("cooldown", Msg::Cooldown(retry_after)),
-            Refusal::SendCap { retry_after } => ("send_cap", Msg::SendCap(retry_after)),
-            Refusal::LockedOut { retry_after } => ("locked_out", Msg::LockedOut(retry_after)),
+            Refusal::Cooldown { retry_after } => (ErrorCode::Cooldown, Msg::Cooldown(retry_after)),
+            Refusal::SendCap { retry_after } => (ErrorCode::SendCap, Msg::SendCap(retry_after)),
+            Refusal::LockedOut { retry_after } => {
+                (ErrorCode::LockedOut, Msg::LockedOut(retry_after))
+            }
         };
-        Self::new(StatusCode::TOO_MANY_REQUESTS, code, message)
-            .with_retry_after(refusal.retry_after())
+        Self::new(code, message).with_retry_after(refusal.retry_after())
     }
 
     pub(crate) fn sender_unavailable() -> Self {
-        Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "sender_unavailable",
-            Msg::SenderUnavailable,
-        )
-        .with_retry_after(Duration::from_secs(30))
+        Self::new(ErrorCode::SenderUnavailable, Msg::SenderUnavailable)
+            .with_retry_after(Duration::from_secs(30))
     }
 
     pub(crate) fn busy() -> Self {
@@ -131,17 +155,12 @@ impl ApiError {
 
     /// 503 `busy`, to be tried again after `wait` (at least a second).
     pub(crate) fn busy_for(wait: Duration) -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", Msg::Busy)
-            .with_retry_after(wait.max(Duration::from_secs(1)))
+        Self::new(ErrorCode::Busy, Msg::Busy).with_retry_after(wait.max(Duration::from_secs(1)))
     }
 
     /// 503 with a generic message; the cause is logged by the caller.
     pub(crate) fn server_trouble() -> Self {
-        Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "server_error",
-            Msg::ServerTrouble,
-        )
+        Self::new(ErrorCode::ServerError, Msg::ServerTrouble)
     }
 
     pub(crate) fn store(error: StoreError) -> Self {
@@ -159,21 +178,23 @@ impl ApiError {
         }
     }
 
+    /// The body the client gets in `lang`, and the method an `Allow` header names.
+    pub(crate) fn into_failure(self, lang: Lang) -> (Failure, Option<Method>) {
+        let parts = *self.0;
+        let failure = Failure {
+            field: parts.field.map(Into::into),
+            attempts_left: parts.attempts_left,
+            retry_after: parts.retry_after,
+            ..Failure::new(parts.code, parts.message.render(lang))
+        };
+        (failure, parts.allow)
+    }
+
     pub(crate) fn into_response(self, lang: Lang) -> Response<ResponseBody> {
-        let failure = *self.0;
-        let mut fields = failure.fields;
-        fields.insert("error".into(), failure.code.into());
-        let message = failure.message.render(lang);
-        let mut response = json_response(failure.status, false, message, fields);
-        let headers = response.headers_mut();
-        if let Some(wait) = failure.retry_after {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from(wait.as_secs()));
-        }
-        if let Some(value) = failure
-            .allow
-            .and_then(|m| HeaderValue::from_str(m.as_str()).ok())
-        {
-            headers.insert(header::ALLOW, value);
+        let (failure, allow) = self.into_failure(lang);
+        let mut response = failure.into_response();
+        if let Some(value) = allow.and_then(|m| HeaderValue::from_str(m.as_str()).ok()) {
+            response.headers_mut().insert(header::ALLOW, value);
         }
         response
     }
@@ -185,25 +206,8 @@ impl From<StoreError> for ApiError {
     }
 }
 
-fn json_response(
-    status: StatusCode,
-    success: bool,
-    message: String,
-    fields: Map<String, Value>,
-) -> Response<ResponseBody> {
-    let mut body = Map::with_capacity(fields.len() + 2);
-    body.insert("success".into(), success.into());
-    body.insert("message".into(), message.into());
-    body.extend(fields);
-    let bytes = serde_json::to_vec(&Value::Object(body))
-        .unwrap_or_else(|_| b"{\"success\":false}".to_vec());
-    let mut response = Response::new(Full::new(Bytes::from(bytes)));
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+impl From<crate::wire::BodyError> for ApiError {
+    fn from(error: crate::wire::BodyError) -> Self {
+        Self::new(error.code(), error.msg())
+    }
 }

@@ -7,6 +7,7 @@ use crate::events::Event;
 use crate::lang::{Lang, Msg};
 use crate::sender::outbox::Envelope;
 use crate::store::{IssueOutcome, NewCode};
+use crate::wire::ErrorCode;
 use crate::{Digest, Message, OtpCode, OtpId, OtpStore, UnknownUser, UserStore};
 
 impl<U: UserStore, O: OtpStore> Inner<U, O> {
@@ -16,7 +17,11 @@ impl<U: UserStore, O: OtpStore> Inner<U, O> {
     /// nor its timing, nor any later answer tells them apart; only the known pair's code is
     /// handed to the sender, and that does not wait.
     pub(super) async fn request_otp(&self, fields: &Fields, lang: Lang) -> Result<Reply, ApiError> {
-        let name = fields.required("nama", Msg::NameRequired, 100)?;
+        let name = fields.required(
+            "nama",
+            (ErrorCode::NameRequired, Msg::NameRequired),
+            super::MAX_NAME_CHARS,
+        )?;
         let phone = self.phone(fields)?;
         let development = self.policy.exposes_code_for_development();
         let sender_ready = self.sender.can_send();
@@ -86,10 +91,10 @@ impl<U: UserStore, O: OtpStore> Inner<U, O> {
         } else {
             None
         };
-        let mut reply = Reply::ok(Msg::CodeSent).with("phoneNumber", phone.digits());
-        if development && known_user {
-            reply = reply.with("testOTP", code.expose());
-        }
+        let reply = Reply::CodeSent {
+            phone_number: phone.digits().to_owned(),
+            test_otp: (development && known_user).then(|| code.expose().to_owned()),
+        };
         if let Some(place) = place {
             let message = Message::Code {
                 code,

@@ -11,6 +11,7 @@ use crate::events::Event;
 use crate::lang::Msg;
 use crate::sender::outbox::Envelope;
 use crate::store::{ConsumeOutcome, Proof, Refusal};
+use crate::wire::ErrorCode;
 use crate::{ClientKey, Message, OtpStore, PhoneNumber, UserStore};
 
 impl<U: UserStore, O: OtpStore> Inner<U, O> {
@@ -26,7 +27,7 @@ impl<U: UserStore, O: OtpStore> Inner<U, O> {
         client: ClientKey,
     ) -> Result<Reply, ApiError> {
         let phone = self.phone(fields)?;
-        let token = fields.optional("resetToken", 128)?;
+        let token = fields.optional("resetToken", super::MAX_TOKEN_CHARS)?;
         let proof = match token {
             Some(token) => Proof::ResetToken(self.codes.token_digest(&phone, token)),
             None => Proof::Code(self.codes.code_digest(&phone, self.code(fields)?)),
@@ -67,7 +68,7 @@ impl<U: UserStore, O: OtpStore> Inner<U, O> {
                 return Err(self.wrong_guess(&phone, attempts_left, consecutive_failures));
             }
             ConsumeOutcome::NotVerified => {
-                return Err(ApiError::bad_request("otp_not_verified", Msg::NotVerified));
+                return Err(ApiError::new(ErrorCode::OtpNotVerified, Msg::NotVerified));
             }
             ConsumeOutcome::AttemptsExhausted => return Err(Self::attempts_exhausted()),
             ConsumeOutcome::Expired => return Err(Self::expired()),
@@ -107,16 +108,25 @@ impl<U: UserStore, O: OtpStore> Inner<U, O> {
             message: Message::PasswordChanged { lang },
         };
         self.outbox.offer(notice, &self.events);
-        Ok(Reply::ok(Msg::PasswordReset))
+        Ok(Reply::PasswordReset)
     }
 
     /// The new password, checked against its confirmation and the policy's length rules.
     fn new_password<'f>(&self, fields: &'f Fields) -> Result<&'f str, ApiError> {
-        let password = fields.password("newPassword", Msg::NewPasswordRequired)?;
-        let confirmation = fields.password("confirmPassword", Msg::ConfirmPasswordRequired)?;
+        let password = fields.password(
+            "newPassword",
+            (ErrorCode::NewPasswordRequired, Msg::NewPasswordRequired),
+        )?;
+        let confirmation = fields.password(
+            "confirmPassword",
+            (
+                ErrorCode::ConfirmPasswordRequired,
+                Msg::ConfirmPasswordRequired,
+            ),
+        )?;
         if password != confirmation {
-            return Err(ApiError::bad_request(
-                "password_mismatch",
+            return Err(ApiError::new(
+                ErrorCode::PasswordMismatch,
                 Msg::PasswordMismatch,
             ));
         }
@@ -126,14 +136,14 @@ impl<U: UserStore, O: OtpStore> Inner<U, O> {
             self.policy.max_password_chars(),
         );
         if chars < min {
-            return Err(ApiError::bad_request(
-                "password_too_short",
+            return Err(ApiError::new(
+                ErrorCode::PasswordTooShort,
                 Msg::PasswordTooShort(min),
             ));
         }
         if chars > max {
-            return Err(ApiError::bad_request(
-                "password_too_long",
+            return Err(ApiError::new(
+                ErrorCode::PasswordTooLong,
                 Msg::PasswordTooLong(max),
             ));
         }

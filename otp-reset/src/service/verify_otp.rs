@@ -4,8 +4,8 @@ use super::Inner;
 use super::body::Fields;
 use super::reply::{ApiError, Reply};
 use crate::events::Event;
-use crate::lang::Msg;
 use crate::store::{Refusal, VerifyOutcome};
+use crate::wire::VerifiedCode;
 use crate::{ClientKey, OtpStore, ResetToken, UserStore};
 
 impl<U: UserStore, O: OtpStore> Inner<U, O> {
@@ -31,12 +31,13 @@ impl<U: UserStore, O: OtpStore> Inner<U, O> {
                     phone: phone.masked(),
                     otp_id,
                 });
-                let mut data = serde_json::Map::new();
-                data.insert("otpId".into(), otp_id.as_u64().into());
-                if self.policy.issues_reset_token() {
-                    data.insert("resetToken".into(), token.expose().into());
-                }
-                Ok(Reply::ok(Msg::Verified).with("data", data))
+                Ok(Reply::Verified(VerifiedCode {
+                    otp_id: otp_id.as_u64(),
+                    reset_token: self
+                        .policy
+                        .issues_reset_token()
+                        .then(|| token.expose().to_owned()),
+                }))
             }
             VerifyOutcome::Mismatch {
                 attempts_left,

@@ -1,10 +1,15 @@
-//! JSON answers of the server's own routes and layers, in the core's shape
-//! (`{success, message, error}`) and languages.
+//! JSON answers of the server's own routes and layers, in the core's envelope
+//! ([`otp_reset::wire::Failure`]) and languages.
+
+mod code;
 
 use axum::response::{IntoResponse, Response};
-use http::{HeaderMap, HeaderValue, StatusCode, header};
-use otp_reset::Lang;
-use serde_json::{Map, Value, json};
+use http::{HeaderMap, StatusCode, header};
+use otp_reset::wire::{self, BodyError};
+use otp_reset::{ErrorCode, Lang};
+use serde::Serialize;
+
+pub use code::ServerCode;
 
 /// A text a person reads.
 #[derive(Clone, Copy, Debug)]
@@ -19,14 +24,6 @@ pub enum Text {
     NotText(&'static str),
     /// The number is not a phone number.
     InvalidPhone,
-    /// The body is not a JSON object.
-    MalformedJson,
-    /// The body is not declared as JSON.
-    UnsupportedMediaType,
-    /// The body is too large.
-    PayloadTooLarge,
-    /// A good login.
-    LoggedIn,
     /// A bad phone or password.
     InvalidCredentials,
     /// Hashing is saturated.
@@ -48,7 +45,28 @@ pub enum Text {
 }
 
 impl Text {
-    fn render(self, lang: Lang) -> String {
+    /// The code of the answers that say this.
+    pub fn code(self) -> ServerCode {
+        match self {
+            Text::RateLimited(_) => ServerCode::RateLimited,
+            Text::PhoneRequired => ErrorCode::PhoneRequired.into(),
+            Text::PasswordRequired => ServerCode::PasswordRequired,
+            Text::NotText(_) => ErrorCode::InvalidType.into(),
+            Text::InvalidPhone => ErrorCode::InvalidPhone.into(),
+            Text::InvalidCredentials => ServerCode::InvalidCredentials,
+            Text::Busy => ErrorCode::Busy.into(),
+            Text::ServerTrouble => ErrorCode::ServerError.into(),
+            Text::Timeout => ServerCode::Timeout,
+            Text::NotFound => ErrorCode::NotFound.into(),
+            Text::Unauthorized => ServerCode::Unauthorized,
+            Text::NoQrCode => ServerCode::NoQrCode,
+            Text::LoginThrottled(_) => ServerCode::LoginThrottled,
+            Text::LoginBusy => ServerCode::LoginBusy,
+        }
+    }
+
+    /// The text in `lang`.
+    pub fn render(self, lang: Lang) -> String {
         let english = lang == Lang::En;
         match self {
             Text::RateLimited(s) if english => {
@@ -65,13 +83,6 @@ impl Text {
             Text::NotText(field) => format!("{field} harus berupa teks"),
             Text::InvalidPhone if english => "Invalid phone number. Example: 081234567890".into(),
             Text::InvalidPhone => "Nomor HP tidak valid. Contoh: 081234567890".into(),
-            Text::MalformedJson if english => "The body must be a valid JSON object".into(),
-            Text::MalformedJson => "Body harus berupa objek JSON yang valid".into(),
-            Text::UnsupportedMediaType => "Content-Type harus application/json".into(),
-            Text::PayloadTooLarge if english => "Body too large".into(),
-            Text::PayloadTooLarge => "Body terlalu besar".into(),
-            Text::LoggedIn if english => "Logged in".into(),
-            Text::LoggedIn => "Login berhasil".into(),
             Text::InvalidCredentials if english => "Wrong phone number or password".into(),
             Text::InvalidCredentials => "NoHp atau password salah".into(),
             Text::Busy if english => "The server is busy. Please try again shortly.".into(),
@@ -122,7 +133,8 @@ fn wait(seconds: u64, lang: Lang) -> String {
     }
 }
 
-fn lang(headers: &HeaderMap) -> Lang {
+/// The language the client asks for.
+pub fn lang(headers: &HeaderMap) -> Lang {
     headers
         .get(header::ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok())
@@ -131,60 +143,84 @@ fn lang(headers: &HeaderMap) -> Lang {
 
 /// A failed answer under construction (boxed: it travels in `Err`s).
 #[derive(Debug)]
-pub struct Failure(Box<Parts>);
+pub struct Failure(Box<wire::Failure<ServerCode>>);
 
-#[derive(Debug)]
-struct Parts {
-    status: StatusCode,
-    body: Map<String, Value>,
-    retry_after: Option<u64>,
+/// `{success: false, message, error}` saying `text` in the client's language, with the code
+/// and status that go with it.
+pub fn failure(headers: &HeaderMap, text: Text) -> Failure {
+    Failure(Box::new(wire::Failure::new(
+        text.code(),
+        text.render(lang(headers)),
+    )))
 }
 
-/// `{success: false, message, error: code}` in the client's language.
-pub fn failure(headers: &HeaderMap, status: StatusCode, code: &'static str, text: Text) -> Failure {
-    let mut body = Map::new();
-    body.insert("success".into(), false.into());
-    body.insert("message".into(), text.render(lang(headers)).into());
-    body.insert("error".into(), code.into());
-    Failure(Box::new(Parts {
-        status,
-        body,
-        retry_after: None,
-    }))
+/// The flow's answer to a body it could not read, in the client's language.
+pub fn body_failure(headers: &HeaderMap, error: BodyError) -> Failure {
+    Failure(Box::new(
+        error.to_failure(lang(headers)).map_code(ServerCode::Flow),
+    ))
 }
 
 impl Failure {
     /// Adds `retryAfter` and the `Retry-After` header.
-    pub fn retry_after(mut self, seconds: u64) -> Self {
-        self.0.body.insert("retryAfter".into(), seconds.into());
-        self.0.retry_after = Some(seconds);
-        self
+    pub fn retry_after(self, seconds: u64) -> Self {
+        Self(Box::new(self.0.with_retry_after(seconds)))
     }
 
     /// Adds the name of the field at fault.
-    pub fn field(mut self, name: &'static str) -> Self {
-        self.0.body.insert("field".into(), name.into());
-        self
+    pub fn field(self, name: &'static str) -> Self {
+        Self(Box::new(self.0.with_field(name)))
+    }
+
+    /// The body, for the document's examples.
+    pub fn body(&self) -> &wire::Failure<ServerCode> {
+        &self.0
     }
 }
 
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
-        let parts = *self.0;
-        let mut response = (parts.status, axum::Json(Value::Object(parts.body))).into_response();
-        if let Some(seconds) = parts.retry_after {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-        }
-        response
+        self.0.into_response().map(axum::body::Body::new)
     }
 }
 
-/// `{success: true, message, data}` in the client's language.
-pub fn success(headers: &HeaderMap, text: Text, data: Value) -> Response {
-    axum::Json(json!({ "success": true, "message": text.render(lang(headers)), "data": data }))
-        .into_response()
+/// The login's answer: `{success: true, message, data: {nama}}`.
+#[derive(Debug, Serialize)]
+pub struct SignedIn {
+    /// Always `true`.
+    pub success: bool,
+    /// What happened, for a person.
+    pub message: String,
+    /// The account signed in to.
+    pub data: Account,
+}
+
+/// The account a login signed in to.
+#[derive(Debug, Serialize)]
+pub struct Account {
+    /// The account holder's name.
+    pub nama: String,
+}
+
+impl SignedIn {
+    /// The answer for the account holder `name`, in `lang`.
+    pub fn new(name: String, lang: Lang) -> Self {
+        let message = match lang {
+            Lang::En => "Logged in",
+            _ => "Login berhasil",
+        };
+        Self {
+            success: true,
+            message: message.into(),
+            data: Account { nama: name },
+        }
+    }
+}
+
+impl IntoResponse for SignedIn {
+    fn into_response(self) -> Response {
+        wire::json_answer(StatusCode::OK, &self).map(axum::body::Body::new)
+    }
 }
 
 #[cfg(test)]
