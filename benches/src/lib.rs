@@ -18,7 +18,6 @@ use std::path::Path;
 use std::time::Duration;
 
 use bytes::Bytes;
-use example_server::JsonStore;
 use http::Request;
 use http_body_util::Full;
 use otp_reset::{
@@ -26,6 +25,7 @@ use otp_reset::{
     OtpStore, PhoneLedger, PhoneNumber, Policy, SendError, Sender, SenderState, SystemClock, User,
     UserId, UserStore,
 };
+use otp_reset_json::JsonStore;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -133,7 +133,7 @@ pub fn write_json_data(path: &Path, count: usize) -> std::io::Result<()> {
             }),
             ..PhoneLedger::default()
         };
-        otps.push(example_server::json_store::ledger_json(phone(i), &ledger));
+        otps.push(otp_reset_json::ledger_json(phone(i), &ledger));
     }
     let file =
         json!({ "users": users, "otps": otps.into_iter().flatten().collect::<Vec<Value>>() });

@@ -12,7 +12,6 @@ pub mod answer;
 pub mod app;
 pub mod client_limit;
 pub mod config;
-pub mod json_store;
 pub mod login;
 pub mod openapi;
 pub mod pages;
@@ -20,4 +19,4 @@ pub mod secret;
 pub mod serve;
 
 pub use config::Config;
-pub use json_store::{JsonStore, OpenError, StoreOptions};
+pub use otp_reset_json::{JsonStore, OpenError, StoreOptions};

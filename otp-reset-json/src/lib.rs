@@ -45,6 +45,8 @@
 //!   is then "may have happened" (the service already keeps a code consumed once its reset's
 //!   password write failed). A crash before the retry loses it, which nobody was told it was
 //!   not.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 /// Why a data file could not be opened.
 mod backoff;

@@ -5,12 +5,12 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use example_server::{JsonStore, OpenError};
 use otp_reset::store::PairKey;
 use otp_reset::{
     ClientKey, Clock, CodeHasher, ConsumeOutcome, Digest, Lang, NewCode, OtpId, OtpRules, OtpStore,
     PhoneNumber, Proof, SystemClock, UserId, UserStore, VerifyOutcome,
 };
+use otp_reset_json::{JsonStore, OpenError};
 use serde_json::{Value, json};
 
 fn fresh_dir() -> PathBuf {
@@ -564,7 +564,7 @@ async fn numbers_outside_indonesia_survive_the_journal_and_a_rewrite() {
 #[tokio::test]
 async fn made_up_pairs_never_reach_the_data_file_and_their_memory_is_bounded() {
     let path = fresh_dir().join("data.json");
-    let options = example_server::StoreOptions::default().with_stand_in_capacity(100);
+    let options = otp_reset_json::StoreOptions::default().with_stand_in_capacity(100);
     let store = JsonStore::open_with(&path, &hasher(), options).unwrap();
     let rules = OtpRules::DEFAULT;
     let now = SystemClock.now();
