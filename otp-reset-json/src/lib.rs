@@ -69,7 +69,7 @@ use std::time::Duration;
 use otp_reset::store::{PhoneRecords, StandInCache};
 use otp_reset::{
     ClientKey, CodeRecord, ConsumeOutcome, Digest, IssueOutcome, NewCode, OtpRules, OtpStore,
-    PhoneLedger, PhoneNumber, Proof, StoreError, Timestamp, User, UserId, UserStore, VerifyOutcome,
+    PhoneNumber, Proof, StoreError, Timestamp, User, UserId, UserStore, VerifyOutcome,
 };
 
 use self::journal::{Journal, JournalPaths};
@@ -97,12 +97,6 @@ pub enum OpenError {
         /// Where and how it is malformed.
         source: serde_json::Error,
     },
-}
-
-/// A phone's code as an entry of the data file's `otps[]`, for tools that write data files
-/// (such as the benchmarks' seeding).
-pub fn ledger_json(phone: PhoneNumber, ledger: &PhoneLedger) -> Option<serde_json::Value> {
-    serde_json::to_value(format::ledger_to_json(phone, ledger).0?).ok()
 }
 
 /// Users and codes in a JSON data file; implements both [`UserStore`] and [`OtpStore`].
