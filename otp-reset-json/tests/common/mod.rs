@@ -2,14 +2,16 @@
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use otp_reset::{
     ClientKey, CodeHasher, Digest, OtpRules, OtpStore, PhoneNumber, Timestamp, UserStore,
     VerifyOutcome,
 };
 use otp_reset_json::JsonStore;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// A fresh folder under cargo's temporary folder for tests.
 pub fn fresh_dir(name: &str) -> PathBuf {
@@ -92,4 +94,104 @@ pub fn crash_image(path: &Path) -> PathBuf {
         }
     }
     image
+}
+
+/// A data file of `count` users (`Pengguna {i}`, [`user_phone`]`(i)`, id `i + 1`), each with
+/// the password `password(i)` as stored (plain text or a hash).
+pub fn write_users(path: &Path, count: usize, password: impl Fn(usize) -> String) {
+    let users: Vec<Value> = (0..count)
+        .map(|i| {
+            json!({
+                "id": i + 1,
+                "nama": format!("Pengguna {i}"),
+                "email": format!("u{i}@example.com"),
+                "noHp": format!("628125{i:07}"),
+                "password": password(i),
+            })
+        })
+        .collect();
+    std::fs::write(
+        path,
+        serde_json::to_vec_pretty(&json!({ "users": users, "otps": [] })).unwrap(),
+    )
+    .unwrap();
+}
+
+/// User `i`'s number, as [`write_users`] writes it.
+pub fn user_phone(i: usize) -> PhoneNumber {
+    format!("08125{i:07}").parse().unwrap()
+}
+
+/// Polls `check` every 100 ms until it holds; fails with `what` after `bound`.
+pub async fn wait_for(what: &str, bound: Duration, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + bound;
+    while !check().await {
+        assert!(Instant::now() < deadline, "{what}: not within {bound:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Whether the tests run as root (as they do here and in CI): mounting a tmpfs needs it.
+pub fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|line| line.strip_prefix("Uid:"))
+        .and_then(|ids| ids.split_whitespace().nth(1).map(|euid| euid == "0"))
+        .unwrap_or(false)
+}
+
+/// A tmpfs of a fixed size mounted on a fresh folder: a small disk to fill. Unmounted when
+/// dropped (drop the stores using it first).
+pub struct Tmpfs {
+    pub dir: PathBuf,
+}
+
+impl Tmpfs {
+    /// Mounts a tmpfs of `size` (such as `1m`); fails the test, with what it needs, when it
+    /// cannot.
+    pub fn mount(name: &str, size: &str) -> Tmpfs {
+        assert!(
+            is_root(),
+            "this test needs root to mount a tmpfs (a small disk it fills): run it as root, as CI does"
+        );
+        let dir = fresh_dir(name);
+        let output = Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "tmpfs",
+            ])
+            .arg(&dir)
+            .output()
+            .expect("this test needs `mount` (util-linux) to mount a tmpfs");
+        assert!(
+            output.status.success(),
+            "this test needs root to mount a tmpfs on {}: {}",
+            dir.display(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        Tmpfs { dir }
+    }
+
+    /// Fills the file system with `filler` until it takes no more bytes; returns its path.
+    pub fn fill(&self) -> PathBuf {
+        use std::io::Write;
+        let path = self.dir.join("filler");
+        let mut file = std::fs::File::create(&path).unwrap();
+        for chunk in [64 * 1024, 4096, 512, 1] {
+            let bytes = vec![0u8; chunk];
+            while file.write_all(&bytes).is_ok() {}
+        }
+        let _ = file.sync_all();
+        path
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("--lazy").arg(&self.dir).status();
+    }
 }
