@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 /// Why a data file could not be opened.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum OpenError {
     /// Another process has the data file open.
     #[error("{0} is in use by another process (remove nothing: stop the other server first)")]
