@@ -13,10 +13,10 @@ use criterion::measurement::WallTime;
 use criterion::{
     BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main,
 };
-use example_server::JsonStore;
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use otp_reset::{ForgotPassword, MemoryOtpStore, MemoryUserStore, OtpStore, UserStore};
+use otp_reset_json::JsonStore;
 
 /// The example server's allocator, so that figures are the server's (`BENCHMARKS.md`).
 #[global_allocator]

@@ -2,15 +2,26 @@
 
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::Router;
+use axum::extract::{FromRef, State};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use http::{HeaderMap, HeaderValue, header};
 use otp_reset_whatsapp::QrCode;
 use subtle::ConstantTimeEq;
 use tokio::sync::watch;
 
 use crate::answer::{Text, failure};
-use crate::app::AppState;
+
+/// The operator's routes: `GET /admin/whatsapp/qr.svg`, for any state that holds the
+/// [`QrAccess`] (`None` when the QR code is not offered: the route then answers 404).
+pub fn router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Option<QrAccess>: FromRef<S>,
+{
+    Router::new().route("/admin/whatsapp/qr.svg", get(qr_svg))
+}
 
 /// Who may see the QR code, and where it comes from.
 #[derive(Clone, Debug)]
@@ -23,8 +34,8 @@ pub struct QrAccess {
 
 /// `GET /admin/whatsapp/qr.svg`: the QR code to scan, for a bearer of the admin token only. The
 /// code carries key material, so it is never cached and never shown to anyone else.
-pub async fn qr_svg(State(app): State<AppState>, headers: HeaderMap) -> Response {
-    let Some(access) = &app.qr else {
+pub async fn qr_svg(State(qr): State<Option<QrAccess>>, headers: HeaderMap) -> Response {
+    let Some(access) = &qr else {
         return failure(&headers, Text::NotFound).into_response();
     };
     let presented = headers

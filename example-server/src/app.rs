@@ -1,4 +1,4 @@
-//! The whole site as one axum router.
+//! The whole site as one axum router: each module's routes, merged, under the site's layers.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -7,9 +7,7 @@ use axum::Router;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use http::{HeaderValue, Method, StatusCode, header};
-use otp_reset::ForgotPassword;
+use http::{HeaderValue, Method, header};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
@@ -17,35 +15,22 @@ use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use crate::answer::{Text, failure};
 use crate::client_limit::{self, ClientLimit, Clients};
 use crate::config::Config;
-use crate::{JsonStore, login, pages};
-
-/// What the handlers share.
-#[derive(Clone, Debug)]
-pub struct AppState {
-    /// The forgot-password flow.
-    pub forgot_password: ForgotPassword<JsonStore, JsonStore>,
-    /// The data file (for the login).
-    pub store: JsonStore,
-    /// The WhatsApp QR code for the operator, when the WhatsApp sender and an admin token are set.
-    pub qr: Option<crate::admin::QrAccess>,
-}
+use crate::state::AppState;
+use crate::{admin, flow, health, login, pages};
 
 /// The site: the flow under `/api/forgot-password`, the login, the pages, `/healthz` and
 /// `/api/openapi.json`, with the per-client limit, a timeout, CORS, security headers (HSTS when
 /// serving HTTPS) and a log line per request.
 pub fn router(state: AppState, config: &Config) -> Router {
-    let store = state.store.clone();
     let limit = ClientLimit::new(
         config.client_rate_limit_per_min,
         config.trusted_proxies.clone(),
     );
-    let login = login::Login::new(state.clone(), config);
-    let openapi = crate::openapi::router(&state.forgot_password, config);
+    let openapi = crate::openapi::router(&state.flow, config);
     let mut api = Router::new()
-        .nest_service(crate::openapi::FLOW_PREFIX, state.forgot_password.clone())
-        .route("/api/auth/login", post(login::login).with_state(login))
-        .route("/admin/whatsapp/qr.svg", get(crate::admin::qr_svg))
-        .with_state(state);
+        .merge(flow::router(state.flow.clone()))
+        .merge(login::router())
+        .merge(admin::router());
     if let Some(limit) = limit {
         api = api.layer(middleware::from_fn_with_state(limit, limit_posts));
     }
@@ -55,11 +40,12 @@ pub fn router(state: AppState, config: &Config) -> Router {
     api = api.layer(middleware::from_fn_with_state(clients, mark_client));
     let timeout = Duration::from_secs(config.request_timeout_secs);
     let site = Router::new()
-        .route("/healthz", get(move || healthz(store.clone())))
+        .merge(health::router())
         .merge(openapi)
         .merge(pages::router())
         .merge(api)
         .fallback(|request: Request| async move { failure(request.headers(), Text::NotFound) })
+        .with_state(state)
         .layer(middleware::from_fn(move |request: Request, next: Next| within(timeout, request, next)))
         .layer(middleware::from_fn(no_store_api))
         .layer(cors(&config.cors_origins))
@@ -89,25 +75,6 @@ pub fn router(state: AppState, config: &Config) -> Router {
         }
     }
     site
-}
-
-/// `{"status":"ok"}`, or 503 while the data file cannot be written (a full disk: every change
-/// is refused then, so a load balancer should take the server out); 200 again by itself once
-/// the disk takes writes again.
-async fn healthz(store: JsonStore) -> Response {
-    match store.failure() {
-        None => axum::Json(serde_json::json!({ "status": "ok" })).into_response(),
-        Some(reason) => {
-            tracing::error!(%reason, "unhealthy: the data file cannot be written");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                axum::Json(
-                    serde_json::json!({ "status": "failing", "reason": "the data file cannot be written right now" }),
-                ),
-            )
-                .into_response()
-        }
-    }
 }
 
 /// `Cache-Control: no-store` on every API answer that does not say otherwise (the per-client

@@ -82,6 +82,12 @@ pub struct Config {
     #[arg(long, env = "OTP_SENDER", value_enum, default_value_t = SenderKind::Console)]
     pub otp_sender: SenderKind,
 
+    /// Where codes and the per-phone limits live: `data-file` with the users (kept across
+    /// restarts), or `memory` (no write per step, but a restart forgets the codes in flight and
+    /// the limits).
+    #[arg(long, env = "OTP_STORE", value_enum, default_value_t = OtpStoreKind::DataFile)]
+    pub otp_store: OtpStoreKind,
+
     /// Put the code in request-otp answers as `testOTP` (development only: it defeats the check).
     #[arg(long, env = "DEV_EXPOSE_OTP", default_value_t = false, num_args = 0..=1, default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
     pub dev_expose_otp: bool,
@@ -242,6 +248,15 @@ pub enum SenderKind {
     Console,
     /// Over WhatsApp Web, from the site's own account (linked once by QR code).
     Whatsapp,
+}
+
+/// Where codes and the per-phone limits live.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum OtpStoreKind {
+    /// In the JSON data file, with the users.
+    DataFile,
+    /// In the process's memory.
+    Memory,
 }
 
 fn parse_net(text: &str) -> Result<IpNet, String> {

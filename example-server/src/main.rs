@@ -11,10 +11,13 @@ use std::sync::Arc;
 
 use clap::Parser;
 use example_server::admin::QrAccess;
-use example_server::app::{self, AppState};
-use example_server::config::SenderKind;
-use example_server::{Config, JsonStore, StoreOptions, secret, serve};
-use otp_reset::{CodeHasher, ConsoleSender, ForgotPassword, Sender};
+use example_server::app;
+use example_server::config::{OtpStoreKind, SenderKind};
+use example_server::state::AppState;
+use example_server::stores::{Otps, Stores, Users};
+use example_server::{Config, secret, serve};
+use otp_reset::{CodeHasher, ConsoleSender, ForgotPassword, MemoryOtpStore, Sender};
+use otp_reset_json::{JsonStore, StoreOptions};
 use otp_reset_whatsapp::{Adapter, WhatsAppConfig, WhatsAppSender};
 use tracing_subscriber::EnvFilter;
 
@@ -88,22 +91,25 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         }),
         _ => None,
     };
-    let forgot_password = ForgotPassword::builder(store.clone(), store.clone(), sender)
-        .with_policy(policy)
-        .with_secret(&secret)
-        .build()?;
+    let stores = Stores {
+        users: Users::Json(store.clone()),
+        otps: match config.otp_store {
+            OtpStoreKind::DataFile => Otps::Json(store.clone()),
+            OtpStoreKind::Memory => Otps::Memory(Arc::new(MemoryOtpStore::with_stand_in_capacity(
+                config.otp_stand_in_capacity,
+            ))),
+        },
+    };
+    let forgot_password =
+        ForgotPassword::builder(stores.users.clone(), stores.otps.clone(), sender)
+            .with_policy(policy)
+            .with_secret(&secret)
+            .build()?;
     store.set_fold_delay(config.data_file_fold_delay());
     // An old file's plain-text passwords, hashed one at a time through the service's bounded
     // hasher, so that logins and resets keep their turn.
     tokio::spawn(store.upgrade_plain_passwords(forgot_password.passwords().clone()));
-    let app = app::router(
-        AppState {
-            forgot_password,
-            store: store.clone(),
-            qr,
-        },
-        &config,
-    );
+    let app = app::router(AppState::new(forgot_password, stores, qr, &config), &config);
     let limits = serve::Limits::from_config(&config)?;
     let tls = match (&config.tls_cert, &config.tls_key) {
         (Some(cert), Some(key)) => Some(

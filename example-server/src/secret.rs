@@ -19,7 +19,7 @@ pub fn load_or_create(data_file: &Path) -> std::io::Result<Zeroizing<Vec<u8>>> {
     match std::fs::read_to_string(&path) {
         Ok(text) => {
             // It keys every code digest: owner-only, like the data file.
-            crate::json_store::owner_only::tighten_path(&path)?;
+            make_owner_only(&path)?;
             let secret = hex::decode(text.trim()).map_err(|e| {
                 std::io::Error::other(format!("{} is not a hex secret: {e}", path.display()))
             })?;
@@ -34,6 +34,26 @@ pub fn load_or_create(data_file: &Path) -> std::io::Result<Zeroizing<Vec<u8>>> {
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => create(&path),
         Err(error) => Err(error),
     }
+}
+
+/// Makes the secret's file owner-only (0600) if others may read or write it, with a warning.
+fn make_owner_only(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)?.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+            tracing::warn!(
+                path = %path.display(),
+                was = format!("{mode:04o}"),
+                "the file was open to other users; it holds password hashes or keys, so it is now owner-only (0600)"
+            );
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 fn create(path: &Path) -> std::io::Result<Zeroizing<Vec<u8>>> {

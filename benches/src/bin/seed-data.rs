@@ -1,5 +1,7 @@
 //! Writes a JSON data file with N users, each with an active code, for the HTTP load script:
-//! `cargo run --release -p benches --bin seed-data -- PATH N`.
+//! `cargo run --release -p benches --bin seed-data -- PATH N`. The file is in the original
+//! design's format (numbers as typed, codes in plain text), so the server that opens it hashes
+//! the codes with its own secret.
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -14,37 +14,50 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::Router;
+use axum::extract::{ConnectInfo, FromRef, Request, State};
 use axum::response::{IntoResponse, Response};
+use axum::routing::post;
 use http::HeaderMap;
 use otp_reset::wire::read_json_object;
-use otp_reset::{PasswordCheck, PasswordError, PhoneNumber, UserStore};
+use otp_reset::{PasswordCheck, PasswordError, Passwords, PhoneNumber, UserStore};
 use serde_json::Value;
 use zeroize::Zeroizing;
 
 use crate::answer::{Failure, SignedIn, Text, body_failure, failure, lang};
-use crate::app::AppState;
 use crate::config::Config;
+use crate::stores::Users;
 use backoff::{Backoff, Rules};
 use hash_slots::{HashSlot, HashSlots};
 
 /// The largest login body read, in bytes.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
-/// The login's state: the app's, and the counts that throttle it.
+/// The login's routes: `POST /api/auth/login`, for any state that holds a [`Login`].
+pub fn router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Login: FromRef<S>,
+{
+    Router::new().route("/api/auth/login", post(login))
+}
+
+/// The login's state: the users, the password hasher, and the counts that throttle it.
 #[derive(Clone, Debug)]
 pub struct Login(Arc<Inner>);
 
 #[derive(Debug)]
 struct Inner {
-    app: AppState,
+    users: Users,
+    /// The service's hasher, so that logins and resets share one bound.
+    passwords: Passwords,
     backoff: Backoff,
     slots: HashSlots,
 }
 
 impl Login {
-    /// The login over `app` with the limits of `config`.
-    pub fn new(app: AppState, config: &Config) -> Self {
+    /// The login over `users`, hashing with `passwords`, with the limits of `config`.
+    pub fn new(users: Users, passwords: Passwords, config: &Config) -> Self {
         let rules = Rules {
             free_per_client: config.login_client_free_failures,
             free_per_account: config.login_account_free_failures,
@@ -52,7 +65,8 @@ impl Login {
             max: Duration::from_secs(config.login_backoff_max_secs),
         };
         Self(Arc::new(Inner {
-            app,
+            users,
+            passwords,
             backoff: Backoff::new(rules, config.login_backoff_entries),
             slots: HashSlots::new(config.login_hashes_per_client),
         }))
@@ -144,9 +158,8 @@ async fn check(
     password: Zeroizing<String>,
     _slot: HashSlot,
 ) -> Verdict {
-    let app = &login.0.app;
-    let passwords = app.forgot_password.passwords();
-    let user = match app.store.find_by_phone(&phone).await {
+    let passwords = &login.0.passwords;
+    let user = match login.0.users.find_by_phone(&phone).await {
         Ok(user) => user,
         Err(error) => {
             tracing::error!(%error, "reading the user failed");
@@ -165,7 +178,7 @@ async fn check(
         (Ok(PasswordCheck::Match { needs_upgrade }), Some(user)) => {
             login.0.backoff.succeeded(phone, client);
             if needs_upgrade {
-                upgrade(app, &user, &password).await;
+                upgrade(&login.0, &user, &password).await;
             }
             Verdict::SignedIn { name: user.name }
         }
@@ -179,11 +192,11 @@ async fn check(
 /// Replaces a plain-text or weak stored password with a fresh argon2 hash, unless it changed
 /// meanwhile (a reset that lands first wins); a failure only postpones the upgrade to the next
 /// login.
-async fn upgrade(app: &AppState, user: &otp_reset::User, password: &str) {
+async fn upgrade(login: &Inner, user: &otp_reset::User, password: &str) {
     let id = &user.id;
-    match app.forgot_password.passwords().hash(password).await {
-        Ok(phc) => match app
-            .store
+    match login.passwords.hash(password).await {
+        Ok(phc) => match login
+            .users
             .replace_password_hash(id, &user.password, &phc)
             .await
         {

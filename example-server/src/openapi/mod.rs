@@ -15,7 +15,6 @@ use bytes::Bytes;
 use http::{HeaderMap, Method, header};
 use otp_reset::openapi::add_failure;
 use otp_reset::wire::BodyError;
-use otp_reset::{ForgotPassword, OtpStore, UserStore};
 use utoipa::openapi::OpenApi;
 use utoipa::openapi::info::{InfoBuilder, LicenseBuilder};
 use utoipa::openapi::path::Operation;
@@ -23,10 +22,8 @@ use utoipa::openapi::tag::TagBuilder;
 
 use crate::answer::{Failure, ServerCode, Text, body_failure, failure};
 use crate::config::Config;
+use crate::flow::{Flow, MOUNT};
 use crate::login::MAX_BODY_BYTES;
-
-/// Where the server mounts the flow.
-pub const FLOW_PREFIX: &str = "/api/forgot-password";
 
 /// The tag of the sign-in route.
 const TAG_AUTH: &str = "auth";
@@ -34,8 +31,11 @@ const TAG_AUTH: &str = "auth";
 const TAG_OPERATIONS: &str = "operations";
 
 /// `GET /api/openapi.json`: the [`document`] of `flow` as `config` sets the server, built once.
-pub fn router<U: UserStore, O: OtpStore>(flow: &ForgotPassword<U, O>, config: &Config) -> Router {
-    let document = document(flow.openapi(FLOW_PREFIX), config);
+pub fn router<S>(flow: &Flow, config: &Config) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    let document = document(flow.openapi(MOUNT), config);
     let json = match serde_json::to_vec(&document) {
         Ok(json) => Bytes::from(json),
         Err(error) => {
@@ -50,7 +50,7 @@ async fn served(json: Bytes) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], json).into_response()
 }
 
-/// The API's document: `flow` (the service's own, mounted at [`FLOW_PREFIX`]) with the
+/// The API's document: `flow` (the service's own, mounted at [`MOUNT`]) with the
 /// server's routes and layers added, as `config` sets them.
 pub fn document(mut flow: OpenApi, config: &Config) -> OpenApi {
     let limited = config.client_rate_limit_per_min > 0;

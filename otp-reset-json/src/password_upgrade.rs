@@ -34,7 +34,7 @@ impl JsonStore {
     /// share its bounded pool:
     ///
     /// ```no_run
-    /// # async fn start(store: example_server::JsonStore) {
+    /// # async fn start(store: otp_reset_json::JsonStore) {
     /// tokio::spawn(store.upgrade_plain_passwords(otp_reset::Passwords::default()));
     /// # }
     /// ```

@@ -5,8 +5,8 @@ mod common;
 
 use std::path::PathBuf;
 
-use example_server::JsonStore;
 use otp_reset::{CodeHasher, User};
+use otp_reset_json::JsonStore;
 use serde_json::{Value, json};
 
 /// A data file path in a folder of its own.

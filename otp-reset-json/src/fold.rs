@@ -17,8 +17,8 @@ use std::sync::{PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 use super::backoff::Backoff;
+use super::inner::{Inner, Stop};
 use super::owner_only;
-use super::{Inner, Stop};
 
 /// When the journal is folded into the snapshot. Folding rewrites the whole file, so its cost
 /// grows with the users; to keep the cost per change constant, a journal is folded once it

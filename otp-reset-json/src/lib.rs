@@ -1,4 +1,54 @@
-//! Users and codes in one JSON data file, in the seed's format, safe against crashes.
+//! Users and codes of [`otp_reset`] in one JSON data file, safe against crashes.
+//!
+//! A [`JsonStore`] is both the [`UserStore`] and the [`OtpStore`] of a
+//! [`ForgotPassword`](otp_reset::ForgotPassword) service: one file (`data.json`) that holds the
+//! site's users, their codes and the per-phone limits, in the seed's format that other tools of
+//! the site read and write too. It suits one process on one machine; the README describes the
+//! file's format.
+//!
+//! # Mounting the flow over a data file
+//!
+//! ```
+//! use axum::Router;
+//! use otp_reset::{CodeHasher, ConsoleSender, ForgotPassword};
+//! use otp_reset_json::JsonStore;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let dir = std::env::temp_dir().join(format!("otp-reset-json-doc-{}", std::process::id()));
+//! # std::fs::create_dir_all(&dir)?;
+//! # let path = dir.join("data.json");
+//! // The secret keys every code digest: the store's and the service's must be the same.
+//! let secret = [7u8; 32];
+//! let store = JsonStore::open(&path, &CodeHasher::new(&secret)?)?;
+//! let forgot_password = ForgotPassword::builder(store.clone(), store, ConsoleSender::new())
+//!     .with_secret(secret)
+//!     .build()?;
+//!
+//! let app: Router = Router::new().nest_service("/api/forgot-password", forgot_password);
+//! # drop(app);
+//! # std::fs::remove_dir_all(dir)?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # What it guarantees
+//!
+//! - **Nothing acknowledged is lost.** A change is appended to a journal and synced
+//!   (`fdatasync`) before the call that made it returns; `kill -9` or a power cut at any moment
+//!   loses only changes nobody was told were stored.
+//! - **A whole file at every instant.** `data.json` is only ever replaced by a synced
+//!   rename, so it is valid JSON whenever another tool reads it, a few seconds behind at most.
+//! - **Atomic steps.** Every store step runs under one lock, as the [`OtpStore`] contract asks;
+//!   the crate passes the `otp_reset` conformance suite.
+//! - **Owner-only files.** The data file, its journal and every snapshot are 0600, and a file
+//!   open to others is made so when the store opens it.
+//! - **Recovery from faults by itself.** A full disk or a lack of file handles refuses changes
+//!   (an error, never a wrong answer) only while it lasts ([`JsonStore::failure`]).
+//! - **One process per file.** A lock file keeps a second store off the same data file.
+//! - **Old files read as they are.** Plain-text codes and passwords, numbers as typed and
+//!   timestamps in either form are read; plain-text passwords are hashed in the background
+//!   ([`JsonStore::upgrade_plain_passwords`]).
 //!
 //! # Design
 //!
@@ -45,63 +95,35 @@
 //!   is then "may have happened" (the service already keeps a code consumed once its reset's
 //!   password write failed). A crash before the retry loses it, which nobody was told it was
 //!   not.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
-/// Why a data file could not be opened.
 mod backoff;
 mod code_entry;
+mod error;
 mod fold;
 mod format;
+mod inner;
 mod journal;
 mod open;
-pub(crate) mod owner_only;
+mod options;
+mod owner_only;
 mod password_upgrade;
 mod state;
 
-use std::collections::HashMap;
-use std::fs::File;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use otp_reset::store::{PhoneRecords, StandInCache};
+use otp_reset::store::PhoneRecords;
 use otp_reset::{
     ClientKey, CodeRecord, ConsumeOutcome, Digest, IssueOutcome, NewCode, OtpRules, OtpStore,
-    PhoneLedger, PhoneNumber, Proof, StoreError, Timestamp, User, UserId, UserStore, VerifyOutcome,
+    PhoneNumber, Proof, StoreError, Timestamp, User, UserId, UserStore, VerifyOutcome,
 };
 
-use self::journal::{Journal, JournalPaths};
-use self::state::State;
-
-/// Why a data file could not be opened.
-#[derive(Debug, thiserror::Error)]
-pub enum OpenError {
-    /// Another process has the data file open.
-    #[error("{0} is in use by another process (remove nothing: stop the other server first)")]
-    Locked(PathBuf),
-    /// The file could not be read or written.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// What went wrong.
-        source: std::io::Error,
-    },
-    /// The file is not the JSON the store expects.
-    #[error("{path} is not a valid data file: {source}")]
-    Corrupt {
-        /// The file.
-        path: PathBuf,
-        /// Where and how it is malformed.
-        source: serde_json::Error,
-    },
-}
-
-/// A phone's code as an entry of the data file's `otps[]`, for tools that write data files
-/// (such as the benchmarks' seeding).
-pub fn ledger_json(phone: PhoneNumber, ledger: &PhoneLedger) -> Option<serde_json::Value> {
-    serde_json::to_value(format::ledger_to_json(phone, ledger).0?).ok()
-}
+pub use self::error::OpenError;
+use self::inner::{Guarded, Inner};
+pub use self::options::StoreOptions;
 
 /// Users and codes in a JSON data file; implements both [`UserStore`] and [`OtpStore`].
 ///
@@ -110,88 +132,6 @@ pub fn ledger_json(phone: PhoneNumber, ledger: &PhoneLedger) -> Option<serde_jso
 #[derive(Clone, Debug)]
 pub struct JsonStore {
     inner: Arc<Inner>,
-}
-
-#[derive(Debug)]
-struct Inner {
-    state: Mutex<Guarded>,
-    journal: Journal,
-    data: PathBuf,
-    journal_paths: JournalPaths,
-    /// The data file's folder, held open so that syncing it needs no new file handle.
-    dir: Arc<File>,
-    compactor: Mutex<Option<std::thread::JoinHandle<()>>>,
-    stop: Arc<Stop>,
-    closed: AtomicBool,
-    /// The size of the last snapshot written.
-    snapshot_bytes: AtomicU64,
-    /// `data.json` holds what the store writes differently (see [`State::load`]); folded in
-    /// when a change would be.
-    upgrade_pending: AtomicBool,
-    /// How long after a change a small data file is rewritten with it.
-    fold_delay_ms: AtomicU64,
-    compacting: Mutex<()>,
-    /// Stand-ins for made-up pairs: in memory only, bounded, never in the file.
-    stand_ins: StandInCache,
-    _lock: File,
-}
-
-/// Settings of a [`JsonStore`] beyond its file.
-#[derive(Clone, Copy, Debug)]
-#[non_exhaustive]
-pub struct StoreOptions {
-    /// Phones whose stand-ins (codes for name and phone pairs that match no user) are kept in
-    /// memory, least used evicted first (default [`StandInCache::DEFAULT_CAPACITY`]).
-    pub stand_in_capacity: usize,
-}
-
-impl Default for StoreOptions {
-    fn default() -> Self {
-        Self {
-            stand_in_capacity: StandInCache::DEFAULT_CAPACITY,
-        }
-    }
-}
-
-impl StoreOptions {
-    /// Keeps stand-ins for at most `phones` phones.
-    pub fn with_stand_in_capacity(mut self, phones: usize) -> Self {
-        self.stand_in_capacity = phones;
-        self
-    }
-}
-
-/// Set to stop the compactor, which waits on it between looks.
-type Stop = (Mutex<bool>, Condvar);
-
-/// What the state lock guards.
-#[derive(Debug)]
-struct Guarded {
-    state: State,
-    /// Users whose last password line may not be on disk yet, with its number: a read of one
-    /// waits for that line (and only that), so a fault of the disk leaves the others readable.
-    unsettled: HashMap<UserId, u64>,
-    /// The size at which `unsettled` is next pruned of lines that are on disk.
-    prune_at: usize,
-}
-
-impl Guarded {
-    fn new(state: State) -> Self {
-        Self {
-            state,
-            unsettled: HashMap::new(),
-            prune_at: 64,
-        }
-    }
-
-    /// Notes that `id`'s password is in line `seq`.
-    fn unsettle(&mut self, id: &UserId, seq: u64, durable: u64) {
-        self.unsettled.insert(id.clone(), seq);
-        if self.unsettled.len() >= self.prune_at {
-            self.unsettled.retain(|_, line| *line > durable);
-            self.prune_at = (self.unsettled.len() * 2).max(64);
-        }
-    }
 }
 
 fn unavailable(reason: &str) -> StoreError {
@@ -204,8 +144,25 @@ impl JsonStore {
         self.inner.compact()
     }
 
-    /// Folds the journal in and stops the background threads; what the server does on shutdown.
+    /// Folds the journal in and stops the background threads; what a server does on shutdown.
     /// Later calls on any clone fail.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = std::env::temp_dir().join(format!("otp-reset-json-close-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir)?;
+    /// use otp_reset::{CodeHasher, UserId, UserStore};
+    /// use otp_reset_json::JsonStore;
+    ///
+    /// let store = JsonStore::open(dir.join("data.json"), &CodeHasher::new(&[7; 32])?)?;
+    /// store.close()?;
+    /// assert!(store.failure().is_some());
+    /// assert!(store.set_password_hash(&UserId("1".into()), "$argon2id$…").await.is_err());
+    /// # std::fs::remove_dir_all(dir)?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn close(&self) -> std::io::Result<()> {
         self.inner.stop_compactor();
         let result = self.inner.compact();
@@ -217,7 +174,17 @@ impl JsonStore {
     /// Why the store refuses changes right now: the data file cannot be written (an append or
     /// sync of the journal failed, such as on a full disk, and its retries have not succeeded
     /// yet), or the store is closed. `None` when changes are accepted; a fault ends by itself
-    /// once the disk takes writes again.
+    /// once the disk takes writes again. A health check reports it:
+    ///
+    /// ```
+    /// # use otp_reset_json::JsonStore;
+    /// fn healthy(store: &JsonStore) -> Result<(), String> {
+    ///     match store.failure() {
+    ///         Some(reason) => Err(format!("the data file cannot be written: {reason}")),
+    ///         None => Ok(()),
+    ///     }
+    /// }
+    /// ```
     pub fn failure(&self) -> Option<String> {
         self.inner.journal.fault().map(|reason| reason.to_string())
     }
@@ -316,40 +283,6 @@ impl JsonStore {
             .durable(seq)
             .await
             .map_err(|reason| unavailable(&reason))
-    }
-}
-
-impl Inner {
-    fn lock(&self) -> MutexGuard<'_, Guarded> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn stop_compactor(&self) {
-        *self.stop.0.lock().unwrap_or_else(PoisonError::into_inner) = true;
-        self.stop.1.notify_all();
-        let compactor = self
-            .compactor
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        // The compactor may itself drop the last handle; it must not wait for itself.
-        if let Some(compactor) =
-            compactor.filter(|c| c.thread().id() != std::thread::current().id())
-        {
-            let _ = compactor.join();
-        }
-    }
-}
-
-impl Drop for Inner {
-    fn drop(&mut self) {
-        self.stop_compactor();
-        if self.closed.load(Ordering::SeqCst) {
-            return;
-        }
-        if let Err(error) = self.compact() {
-            tracing::warn!(%error, "folding the journal into the data file failed; it will be replayed at start");
-        }
     }
 }
 

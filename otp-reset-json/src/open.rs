@@ -29,11 +29,46 @@ impl JsonStore {
     ///
     /// `codes` must be keyed with the service's secret: plain-text codes from an old file are
     /// hashed with it.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = std::env::temp_dir().join(format!("otp-reset-json-open-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir)?;
+    /// use otp_reset::CodeHasher;
+    /// use otp_reset_json::{JsonStore, OpenError};
+    ///
+    /// let codes = CodeHasher::new(&[7; 32])?;
+    /// let store = JsonStore::open(dir.join("data.json"), &codes)?;
+    /// assert_eq!(store.user_count(), 0, "a new file has no users");
+    /// assert!(
+    ///     matches!(JsonStore::open(dir.join("data.json"), &codes), Err(OpenError::Locked(_))),
+    ///     "one store per file"
+    /// );
+    /// # drop(store);
+    /// # std::fs::remove_dir_all(dir)?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn open(path: impl AsRef<Path>, codes: &CodeHasher) -> Result<Self, OpenError> {
         Self::open_with(path, codes, StoreOptions::default())
     }
 
     /// [`JsonStore::open`] with `options`.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = std::env::temp_dir().join(format!("otp-reset-json-options-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir)?;
+    /// use otp_reset::CodeHasher;
+    /// use otp_reset_json::{JsonStore, StoreOptions};
+    ///
+    /// let options = StoreOptions::default().with_stand_in_capacity(10_000);
+    /// let store = JsonStore::open_with(dir.join("data.json"), &CodeHasher::new(&[7; 32])?, options)?;
+    /// # drop(store);
+    /// # std::fs::remove_dir_all(dir)?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn open_with(
         path: impl AsRef<Path>,
         codes: &CodeHasher,

@@ -406,7 +406,7 @@ mod tests {
 
     #[test]
     fn a_streamed_snapshot_is_the_data_file_serialised() {
-        let legacy = include_bytes!("../../tests/fixtures/legacy-data.json");
+        let legacy = include_bytes!("../tests/fixtures/legacy-data.json");
         let mut file: Value = serde_json::from_slice(legacy).unwrap();
         file["site"] = serde_json::json!({ "name": "Tiket Kita", "tags": [1, 2] });
         let users = file["users"].as_array_mut().unwrap();
@@ -448,7 +448,7 @@ mod tests {
 
     #[test]
     fn an_old_file_needs_an_upgrade_and_a_snapshot_of_it_none() {
-        let legacy = include_bytes!("../../tests/fixtures/legacy-data.json");
+        let legacy = include_bytes!("../tests/fixtures/legacy-data.json");
         let (state, upgrade) = load(legacy);
         assert!(upgrade, "numbers as typed, plain-text codes");
         let snapshot = state.capture().to_bytes().unwrap();
