@@ -64,10 +64,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use otp_reset::store::{PhoneRecords, StandInCache};
+use otp_reset::store::{LedgerStore, PhoneRecords, StandInCache};
 use otp_reset::{
-    ClientKey, CodeRecord, ConsumeOutcome, Digest, IssueOutcome, NewCode, OtpRules, OtpStore,
-    PhoneLedger, PhoneNumber, Proof, StoreError, Timestamp, User, UserId, UserStore, VerifyOutcome,
+    OtpRules, PhoneLedger, PhoneNumber, StoreError, Timestamp, User, UserId, UserStore,
 };
 
 use self::journal::{Journal, JournalPaths};
@@ -103,7 +102,8 @@ pub fn ledger_json(phone: PhoneNumber, ledger: &PhoneLedger) -> Option<serde_jso
     serde_json::to_value(format::ledger_to_json(phone, ledger).0?).ok()
 }
 
-/// Users and codes in a JSON data file; implements both [`UserStore`] and [`OtpStore`].
+/// Users and codes in a JSON data file; implements both [`UserStore`] and, through
+/// [`LedgerStore`], [`OtpStore`](otp_reset::OtpStore).
 ///
 /// Cloning is cheap: clones share the file. [`JsonStore::close`] folds the journal in and
 /// releases the file; dropping the last clone does the same.
@@ -383,58 +383,16 @@ impl UserStore for JsonStore {
     }
 }
 
-impl OtpStore for JsonStore {
-    async fn issue(
-        &self,
-        phone: &PhoneNumber,
-        code: NewCode,
-        now: Timestamp,
-        rules: &OtpRules,
-    ) -> Result<IssueOutcome, StoreError> {
-        self.phone_step(phone, |mut records| records.issue(code, now, rules))
-            .await
+impl LedgerStore for JsonStore {
+    async fn with_ledger<T, F>(&self, phone: &PhoneNumber, step: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(PhoneRecords<'_>) -> T + Send,
+        T: Send,
+    {
+        self.phone_step(phone, step).await
     }
 
-    async fn verify(
-        &self,
-        phone: &PhoneNumber,
-        client: ClientKey,
-        candidate: &Digest,
-        reset_token: &Digest,
-        now: Timestamp,
-        rules: &OtpRules,
-    ) -> Result<VerifyOutcome, StoreError> {
-        self.phone_step(phone, |mut records| {
-            records.verify(client, candidate, reset_token, now, rules)
-        })
-        .await
-    }
-
-    async fn consume(
-        &self,
-        phone: &PhoneNumber,
-        client: ClientKey,
-        proof: Proof,
-        now: Timestamp,
-        rules: &OtpRules,
-    ) -> Result<ConsumeOutcome, StoreError> {
-        self.phone_step(phone, |mut records| {
-            records.consume(client, proof, now, rules)
-        })
-        .await
-    }
-
-    async fn restore(
-        &self,
-        phone: &PhoneNumber,
-        record: CodeRecord,
-        now: Timestamp,
-    ) -> Result<bool, StoreError> {
-        self.phone_step(phone, |records| records.ledger.restore(record, now))
-            .await
-    }
-
-    async fn purge_expired(&self, now: Timestamp, rules: &OtpRules) -> Result<usize, StoreError> {
+    async fn purge_ledgers(&self, now: Timestamp, rules: &OtpRules) -> Result<usize, StoreError> {
         let (purged, seq) = {
             let mut guarded = self.inner.lock();
             self.refuse_if_faulted()?;

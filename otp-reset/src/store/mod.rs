@@ -22,6 +22,7 @@
 
 mod keys;
 mod ledger;
+mod ledger_store;
 mod memory;
 mod stand_in;
 
@@ -30,6 +31,7 @@ use std::time::Duration;
 
 pub use keys::{Attempts, ClientAddress, ClientKey, PairKey};
 pub use ledger::{PhoneLedger, PhoneRecords};
+pub use ledger_store::LedgerStore;
 pub use memory::{MemoryOtpStore, MemoryUserStore};
 pub use stand_in::{StandInCache, StandIns};
 
@@ -296,9 +298,9 @@ pub enum ConsumeOutcome {
 ///
 /// Every method is **atomic per phone**: whatever runs concurrently on the same phone, the
 /// result is as if the calls ran one after the other. Times come from the caller (`now`), never
-/// from the store's own clock. [`PhoneRecords`] is the reference semantics; an in-process store
-/// can keep a [`PhoneLedger`] per phone behind a lock, its stand-ins in a [`StandInCache`], and
-/// be done.
+/// from the store's own clock. [`PhoneRecords`] is the reference semantics; a store that keeps
+/// a [`PhoneLedger`] per phone (behind a lock, its stand-ins in a [`StandInCache`]) implements
+/// [`LedgerStore`] instead and gets this trait from it.
 pub trait OtpStore: Send + Sync + 'static {
     /// Issues `code` for `phone`, unless the phone is locked out, or the user (for a stand-in:
     /// the pair) has had [`OtpRules::max_sends_per_window`] codes within the window or got one
