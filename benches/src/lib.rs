@@ -119,20 +119,17 @@ pub fn write_json_data(path: &Path, count: usize) -> std::io::Result<()> {
     let mut otps = Vec::with_capacity(count);
     for i in 0..count {
         users.push(json!({ "id": i, "nama": format!("Pengguna {i}"), "email": format!("u{i}@example.com"), "noHp": phone_text(i), "password": "rahasia" }));
-        let ledger = PhoneLedger {
-            code: Some(otp_reset::CodeRecord {
-                otp_id: OtpId::generate(),
-                digest: codes.code_digest(&phone(i), CODE),
-                user_id: Some(UserId(i.to_string())),
-                lang: Lang::Id,
-                issued_at: now,
-                expires_at: now.plus(ttl),
-                attempts: otp_reset::store::Attempts::default(),
-                verified: false,
-                reset_token: None,
-            }),
-            ..PhoneLedger::default()
-        };
+        let ledger = PhoneLedger::new(Some(otp_reset::CodeRecord {
+            otp_id: OtpId::generate(),
+            digest: codes.code_digest(&phone(i), CODE),
+            user_id: Some(UserId(i.to_string())),
+            lang: Lang::Id,
+            issued_at: now,
+            expires_at: now.plus(ttl),
+            attempts: otp_reset::store::Attempts::default(),
+            verified: false,
+            reset_token: None,
+        }));
         otps.push(example_server::json_store::ledger_json(phone(i), &ledger));
     }
     let file =

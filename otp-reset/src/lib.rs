@@ -92,8 +92,6 @@ pub mod store;
 mod time;
 
 pub use async_trait::async_trait;
-/// The inline vector of [`PhoneLedger::recent_sends`], re-exported so stores need not depend on it.
-pub use smallvec;
 
 pub use code::{CodeHasher, Digest, OtpCode, OtpId, ResetToken, SecretTooShort};
 pub use error::Error;

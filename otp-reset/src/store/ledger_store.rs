@@ -135,7 +135,7 @@ impl<S: LedgerStore> OtpStore for S {
         record: CodeRecord,
         now: Timestamp,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send {
-        self.with_ledger(phone, move |records| records.ledger.restore(record, now))
+        self.with_ledger(phone, move |mut records| records.restore(record, now))
     }
 
     fn purge_expired(
