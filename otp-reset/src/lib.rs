@@ -109,4 +109,6 @@ pub use store::{
     MemoryUserStore, NewCode, OtpStore, PhoneLedger, Proof, Refusal, StoreError, User, UserId,
     UserStore, VerifyOutcome, names_match,
 };
-pub use time::{Clock, ManualClock, SystemClock, Timestamp};
+#[cfg(feature = "test-util")]
+pub use time::ManualClock;
+pub use time::{Clock, SystemClock, Timestamp};
