@@ -94,7 +94,7 @@ mod time;
 pub use async_trait::async_trait;
 
 pub use code::{CodeHasher, Digest, OtpCode, OtpId, ResetToken, SecretTooShort};
-pub use error::Error;
+pub use error::{Error, SettingError};
 pub use events::{Event, EventSink, MessageKind};
 pub use lang::Lang;
 pub use password::{PasswordCheck, PasswordError, Passwords};
