@@ -103,7 +103,7 @@ pub use policy::{OtpRules, Policy, PolicyBuilder, PolicyError, SiteRate, Unknown
 pub use sender::{
     ConsoleSender, Delivered, Message, SendError, Sender, SenderProblem, SenderState, SenderStatus,
 };
-pub use service::{ForgotPassword, ForgotPasswordBuilder, ResponseBody};
+pub use service::{ForgotPassword, ForgotPasswordBuilder, ResponseBody, ShutdownReport};
 pub use store::{
     ClientAddress, ClientKey, CodeRecord, ConsumeOutcome, IssueOutcome, MemoryOtpStore,
     MemoryUserStore, NewCode, OtpStore, PhoneLedger, Proof, Refusal, StoreError, User, UserId,
