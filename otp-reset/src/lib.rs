@@ -9,7 +9,8 @@
 //!   `/bot-status`), configured by a [`Policy`].
 //! - [`UserStore`] and [`OtpStore`]: where users, codes and per-phone limits live, with the
 //!   guarantees every implementation gives (atomic attempts, single-use codes), and the
-//!   [`conformance`] suite (feature `conformance`) that proves them.
+//!   `conformance` suite (feature `conformance`) that proves them. A store that keeps a
+//!   [`PhoneLedger`] per phone implements [`store::LedgerStore`] once and is an [`OtpStore`].
 //! - [`Sender`]: delivers the codes; [`ConsoleSender`] prints them for development.
 //!
 //! # Mounting it in axum
