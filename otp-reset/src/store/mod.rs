@@ -24,15 +24,17 @@ mod keys;
 mod ledger;
 mod ledger_store;
 mod memory;
+mod phone_ledger;
 mod stand_in;
 
 use std::future::Future;
 use std::time::Duration;
 
 pub use keys::{Attempts, ClientAddress, ClientKey, PairKey};
-pub use ledger::{PhoneLedger, PhoneRecords};
+pub use ledger::PhoneRecords;
 pub use ledger_store::LedgerStore;
 pub use memory::{MemoryOtpStore, MemoryUserStore};
+pub use phone_ledger::PhoneLedger;
 pub use stand_in::{StandInCache, StandIns};
 
 use crate::{Digest, Lang, OtpId, OtpRules, PhoneNumber, Timestamp};
