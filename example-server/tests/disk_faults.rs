@@ -27,7 +27,11 @@ const SETTINGS: [(&str, &str); 3] = [
 /// A data file of `count` users with hashed passwords, so that nothing but the test's own
 /// changes is ever written.
 async fn hashed_users(path: &Path, count: usize) {
-    let phc = Passwords::new(1).hash("rahasia-lama").await.unwrap();
+    let phc = Passwords::new(1)
+        .unwrap()
+        .hash("rahasia-lama")
+        .await
+        .unwrap();
     write_users(path, count, |_| phc.clone());
 }
 

@@ -250,7 +250,7 @@ pub(crate) fn ledger_to_json(
     phone: PhoneNumber,
     ledger: &PhoneLedger,
 ) -> (Option<CodeEntry>, Option<LimitEntry>) {
-    let otp = ledger.code.as_ref().map(|code| CodeEntry {
+    let otp = ledger.code().map(|code| CodeEntry {
         id: Some(Scalar::Number(code.otp_id.as_u64().into())),
         phone_number: Some(Scalar::String(stored_number(phone))),
         otp: Some(digest_to_json(&code.digest).into()),
@@ -270,16 +270,16 @@ pub(crate) fn ledger_to_json(
             .as_ref()
             .map(|token| digest_to_json(token).into()),
     });
-    let has_limits = !ledger.recent_sends.is_empty() || ledger.consecutive_failures > 0;
+    let has_limits = !ledger.recent_sends().is_empty() || ledger.consecutive_failures() > 0;
     let limits = has_limits.then(|| LimitEntry {
         phone_number: stored_number(phone),
         recent_sends: ledger
-            .recent_sends
+            .recent_sends()
             .iter()
             .map(|&at| time_to_json(at))
             .collect(),
-        consecutive_failures: ledger.consecutive_failures,
-        last_failure_at: ledger.last_failure_at.map(time_to_json),
+        consecutive_failures: ledger.consecutive_failures(),
+        last_failure_at: ledger.last_failure_at().map(time_to_json),
     });
     (otp, limits)
 }
@@ -382,13 +382,11 @@ pub(crate) fn code_as_written(entry: &CodeEntry, phone: PhoneNumber) -> bool {
 
 /// Reads a phone's counters into `ledger`.
 pub(crate) fn limits_from_json(limits: &LimitEntry, ledger: &mut PhoneLedger) {
-    ledger.recent_sends = limits
-        .recent_sends
-        .iter()
-        .filter_map(time_from_json)
-        .collect();
-    ledger.consecutive_failures = limits.consecutive_failures;
-    ledger.last_failure_at = limits.last_failure_at.as_ref().and_then(time_from_json);
+    ledger.set_recent_sends(limits.recent_sends.iter().filter_map(time_from_json));
+    ledger.set_failures(
+        limits.consecutive_failures,
+        limits.last_failure_at.as_ref().and_then(time_from_json),
+    );
 }
 
 #[cfg(test)]

@@ -115,17 +115,15 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use otp_reset::store::PhoneRecords;
-use otp_reset::{
-    ClientKey, CodeRecord, ConsumeOutcome, Digest, IssueOutcome, NewCode, OtpRules, OtpStore,
-    PhoneNumber, Proof, StoreError, Timestamp, User, UserId, UserStore, VerifyOutcome,
-};
+use otp_reset::store::{LedgerStore, PhoneRecords};
+use otp_reset::{OtpRules, PhoneNumber, StoreError, Timestamp, User, UserId, UserStore};
 
 pub use self::error::OpenError;
 use self::inner::{Guarded, Inner};
 pub use self::options::StoreOptions;
 
-/// Users and codes in a JSON data file; implements both [`UserStore`] and [`OtpStore`].
+/// Users and codes in a JSON data file; implements both [`UserStore`] and, through
+/// [`LedgerStore`], [`OtpStore`](otp_reset::OtpStore).
 ///
 /// Cloning is cheap: clones share the file. [`JsonStore::close`] folds the journal in and
 /// releases the file; dropping the last clone does the same.
@@ -316,58 +314,16 @@ impl UserStore for JsonStore {
     }
 }
 
-impl OtpStore for JsonStore {
-    async fn issue(
-        &self,
-        phone: &PhoneNumber,
-        code: NewCode,
-        now: Timestamp,
-        rules: &OtpRules,
-    ) -> Result<IssueOutcome, StoreError> {
-        self.phone_step(phone, |mut records| records.issue(code, now, rules))
-            .await
+impl LedgerStore for JsonStore {
+    async fn with_ledger<T, F>(&self, phone: &PhoneNumber, step: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(PhoneRecords<'_>) -> T + Send,
+        T: Send,
+    {
+        self.phone_step(phone, step).await
     }
 
-    async fn verify(
-        &self,
-        phone: &PhoneNumber,
-        client: ClientKey,
-        candidate: &Digest,
-        reset_token: &Digest,
-        now: Timestamp,
-        rules: &OtpRules,
-    ) -> Result<VerifyOutcome, StoreError> {
-        self.phone_step(phone, |mut records| {
-            records.verify(client, candidate, reset_token, now, rules)
-        })
-        .await
-    }
-
-    async fn consume(
-        &self,
-        phone: &PhoneNumber,
-        client: ClientKey,
-        proof: Proof,
-        now: Timestamp,
-        rules: &OtpRules,
-    ) -> Result<ConsumeOutcome, StoreError> {
-        self.phone_step(phone, |mut records| {
-            records.consume(client, proof, now, rules)
-        })
-        .await
-    }
-
-    async fn restore(
-        &self,
-        phone: &PhoneNumber,
-        record: CodeRecord,
-        now: Timestamp,
-    ) -> Result<bool, StoreError> {
-        self.phone_step(phone, |records| records.ledger.restore(record, now))
-            .await
-    }
-
-    async fn purge_expired(&self, now: Timestamp, rules: &OtpRules) -> Result<usize, StoreError> {
+    async fn purge_ledgers(&self, now: Timestamp, rules: &OtpRules) -> Result<usize, StoreError> {
         let (purged, seq) = {
             let mut guarded = self.inner.lock();
             self.refuse_if_faulted()?;

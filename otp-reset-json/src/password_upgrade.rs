@@ -190,7 +190,7 @@ mod tests {
 
     #[tokio::test]
     async fn plain_text_is_what_the_hasher_takes_for_plain_text() {
-        let passwords = Passwords::new(1);
+        let passwords = Passwords::new(1).unwrap();
         for stored in [
             "password123",
             "$ecret1",

@@ -80,16 +80,15 @@ impl State {
             }
             upgrade |= !code_as_written(entry, phone);
             let ledger = Arc::make_mut(state.ledgers.entry(phone).or_default());
-            upgrade |= ledger.code.is_some();
+            upgrade |= ledger.code().is_some();
             if ledger
-                .code
-                .as_ref()
+                .code()
                 .is_none_or(|kept| kept.issued_at < record.issued_at)
             {
                 // An old file has no counters: its codes count as sends, so the cooldown holds
                 // (never from the future, whatever the file says).
-                ledger.recent_sends = [record.issued_at.min(now)].into_iter().collect();
-                ledger.code = Some(record);
+                ledger.set_recent_sends([record.issued_at.min(now)]);
+                ledger.set_code(Some(record));
             }
         }
         for limits in &file.limits {
@@ -201,12 +200,10 @@ impl State {
                 let Ok(phone) = PhoneNumber::parse(&phone_number) else {
                     return;
                 };
-                let mut ledger = PhoneLedger {
-                    code: otp
-                        .and_then(|otp| code_from_json(&otp, phone, codes, |_| None))
+                let mut ledger = PhoneLedger::new(
+                    otp.and_then(|otp| code_from_json(&otp, phone, codes, |_| None))
                         .filter(|code| code.user_id.is_some()),
-                    ..PhoneLedger::default()
-                };
+                );
                 if let Some(limits) = &limits {
                     limits_from_json(limits, &mut ledger);
                 }

@@ -23,7 +23,7 @@ async fn a_reset_that_lands_while_the_upgrade_hashes_that_password_wins() {
     let data = fresh_data_file();
     write_users(&data, 2, old_password);
     let store = JsonStore::open(&data, &codes()).unwrap();
-    let passwords = Passwords::new(1);
+    let passwords = Passwords::new(1).unwrap();
     // A slow verification (60 passes) holds the only hashing slot, so the upgrade waits for
     // it with user 0's old password in hand.
     let slow = "$argon2id$v=19$m=19456,t=60,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g";

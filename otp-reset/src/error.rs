@@ -27,4 +27,48 @@ pub enum Error {
     /// A phone number is invalid.
     #[error(transparent)]
     Phone(#[from] PhoneError),
+    /// A setting of the [`ForgotPasswordBuilder`](crate::ForgotPasswordBuilder) or of
+    /// [`Passwords`](crate::Passwords) is out of its range.
+    #[error(transparent)]
+    Setting(#[from] SettingError),
+}
+
+/// A setting outside the policy out of its range: of the
+/// [`ForgotPasswordBuilder`](crate::ForgotPasswordBuilder) or of [`Passwords`](crate::Passwords).
+///
+/// ```
+/// let error = otp_reset::Passwords::new(0).unwrap_err();
+/// assert_eq!(error.setting(), "max_concurrent");
+/// assert_eq!(error.to_string(), "setting `max_concurrent` must be at least 1");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("setting `{setting}` must be {expected}")]
+pub struct SettingError {
+    setting: &'static str,
+    expected: &'static str,
+}
+
+impl SettingError {
+    /// Fails with the setting's name and its range unless `ok`.
+    pub(crate) fn check(
+        setting: &'static str,
+        ok: bool,
+        expected: &'static str,
+    ) -> Result<(), Self> {
+        if ok {
+            Ok(())
+        } else {
+            Err(Self { setting, expected })
+        }
+    }
+
+    /// The name of the setting, as in the method or argument that sets it.
+    pub fn setting(&self) -> &'static str {
+        self.setting
+    }
+
+    /// The range the setting must be in.
+    pub fn expected(&self) -> &'static str {
+        self.expected
+    }
 }

@@ -9,7 +9,8 @@
 //!   `/bot-status`), configured by a [`Policy`].
 //! - [`UserStore`] and [`OtpStore`]: where users, codes and per-phone limits live, with the
 //!   guarantees every implementation gives (atomic attempts, single-use codes), and the
-//!   `conformance` suite (feature `conformance`) that proves them.
+//!   `conformance` suite (feature `conformance`) that proves them. A store that keeps a
+//!   [`PhoneLedger`] per phone implements [`store::LedgerStore`] once and is an [`OtpStore`].
 //! - [`Sender`]: delivers the codes; [`ConsoleSender`] prints them for development.
 //! - [`wire`]: the wire contract, typed: every [`ErrorCode`], the answer bodies, the envelope
 //!   and the body reader, for clients and for an app's own routes.
@@ -99,11 +100,9 @@ mod time;
 pub mod wire;
 
 pub use async_trait::async_trait;
-/// The inline vector of [`PhoneLedger::recent_sends`], re-exported so stores need not depend on it.
-pub use smallvec;
 
 pub use code::{CodeHasher, Digest, OtpCode, OtpId, ResetToken, SecretTooShort};
-pub use error::Error;
+pub use error::{Error, SettingError};
 pub use events::{Event, EventSink, MessageKind};
 pub use lang::Lang;
 pub use password::{PasswordCheck, PasswordError, Passwords};
@@ -112,11 +111,13 @@ pub use policy::{OtpRules, Policy, PolicyBuilder, PolicyError, SiteRate, Unknown
 pub use sender::{
     ConsoleSender, Delivered, Message, SendError, Sender, SenderProblem, SenderState, SenderStatus,
 };
-pub use service::{ForgotPassword, ForgotPasswordBuilder, ResponseBody};
+pub use service::{ForgotPassword, ForgotPasswordBuilder, ResponseBody, ShutdownReport};
 pub use store::{
     ClientAddress, ClientKey, CodeRecord, ConsumeOutcome, IssueOutcome, MemoryOtpStore,
     MemoryUserStore, NewCode, OtpStore, PhoneLedger, Proof, Refusal, StoreError, User, UserId,
     UserStore, VerifyOutcome, names_match,
 };
-pub use time::{Clock, ManualClock, SystemClock, Timestamp};
+#[cfg(feature = "test-util")]
+pub use time::ManualClock;
+pub use time::{Clock, SystemClock, Timestamp};
 pub use wire::ErrorCode;

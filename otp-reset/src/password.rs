@@ -11,6 +11,8 @@ use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
 use zeroize::Zeroizing;
 
+use crate::SettingError;
+
 /// Hashes and verifies passwords with argon2id at OWASP's parameters (19 MiB, 2 passes, 1 lane).
 ///
 /// Each hash takes tens of milliseconds of CPU and 19 MiB of memory, so it runs on threads of
@@ -77,14 +79,26 @@ const DUMMY_PHC: &str = "$argon2id$v=19$m=19456,t=2,p=1$5fWb8QqG2dm1n9d0pVd0Tg$8
 impl Default for Passwords {
     fn default() -> Self {
         let cpus = std::thread::available_parallelism().map_or(1, usize::from);
-        Self::new(cpus.saturating_sub(1).max(1))
+        Self::with_threads(cpus.saturating_sub(1).max(1))
     }
 }
 
 impl Passwords {
-    /// Hashing with at most `max_concurrent` hashes running at once.
-    pub fn new(max_concurrent: usize) -> Self {
-        let threads = max_concurrent.max(1);
+    /// Hashing with at most `max_concurrent` hashes running at once; fails unless it is at
+    /// least 1.
+    ///
+    /// ```
+    /// let passwords = otp_reset::Passwords::new(2)?;
+    /// # let _ = passwords;
+    /// # Ok::<(), otp_reset::SettingError>(())
+    /// ```
+    pub fn new(max_concurrent: usize) -> Result<Self, SettingError> {
+        SettingError::check("max_concurrent", max_concurrent >= 1, "at least 1")?;
+        Ok(Self::with_threads(max_concurrent))
+    }
+
+    /// Hashing on `threads` threads, at least 1.
+    fn with_threads(threads: usize) -> Self {
         Self {
             permits: Arc::new(Semaphore::new(threads)),
             queue_timeout: Duration::from_secs(10),
@@ -350,7 +364,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_saturated_hasher_says_busy() {
-        let passwords = Passwords::new(1).with_queue_timeout(Duration::from_millis(1));
+        let passwords = Passwords::new(1)
+            .unwrap()
+            .with_queue_timeout(Duration::from_millis(1));
         let held = passwords.permits.clone().acquire_owned().await.unwrap();
         assert!(matches!(
             passwords.hash("x").await,

@@ -1,6 +1,7 @@
 //! Wall-clock time as stores see it, and a clock the service reads it from.
 
 use std::fmt;
+#[cfg(feature = "test-util")]
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -50,8 +51,8 @@ fn duration_millis(d: Duration) -> u64 {
 
 /// Where the service reads the current time.
 ///
-/// [`SystemClock`] in production; [`ManualClock`] in tests that need codes to expire or
-/// cooldowns to pass without waiting.
+/// [`SystemClock`] in production; `ManualClock` (feature `test-util`) in tests that need codes
+/// to expire or cooldowns to pass without waiting.
 pub trait Clock: Send + Sync + fmt::Debug + 'static {
     /// The current instant.
     fn now(&self) -> Timestamp;
@@ -70,7 +71,7 @@ impl Clock for SystemClock {
     }
 }
 
-/// A clock that moves only when told to, for tests.
+/// A clock that moves only when told to, for tests (feature `test-util`).
 ///
 /// ```
 /// use otp_reset::{Clock, ManualClock};
@@ -81,9 +82,11 @@ impl Clock for SystemClock {
 /// clock.advance(Duration::from_secs(61));
 /// assert_eq!(clock.now().since(start), Duration::from_secs(61));
 /// ```
+#[cfg(feature = "test-util")]
 #[derive(Debug)]
 pub struct ManualClock(AtomicU64);
 
+#[cfg(feature = "test-util")]
 impl ManualClock {
     /// A clock standing at the current system time.
     pub fn new() -> Self {
@@ -96,12 +99,14 @@ impl ManualClock {
     }
 }
 
+#[cfg(feature = "test-util")]
 impl Default for ManualClock {
     fn default() -> Self {
         Self::new()
     }
 }
 
+#[cfg(feature = "test-util")]
 impl Clock for ManualClock {
     fn now(&self) -> Timestamp {
         Timestamp(self.0.load(Ordering::SeqCst))

@@ -6,11 +6,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use otp_reset::conformance::{otp, run};
-use otp_reset::store::{PhoneRecords, StandIns};
-use otp_reset::{
-    ClientKey, CodeRecord, ConsumeOutcome, Digest, IssueOutcome, NewCode, OtpRules, OtpStore,
-    PhoneLedger, PhoneNumber, Proof, StoreError, Timestamp, VerifyOutcome,
-};
+use otp_reset::store::{LedgerStore, PhoneRecords, StandIns};
+use otp_reset::{OtpRules, PhoneLedger, PhoneNumber, StoreError, Timestamp};
 
 /// Read, wait, modify, write: the classic lost update.
 #[derive(Debug, Default)]
@@ -40,52 +37,16 @@ impl RacyStore {
     }
 }
 
-impl OtpStore for RacyStore {
-    async fn issue(
-        &self,
-        phone: &PhoneNumber,
-        code: NewCode,
-        now: Timestamp,
-        rules: &OtpRules,
-    ) -> Result<IssueOutcome, StoreError> {
-        Ok(self.step(phone, |mut p| p.issue(code, now, rules)).await)
+impl LedgerStore for RacyStore {
+    async fn with_ledger<T, F>(&self, phone: &PhoneNumber, step: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(PhoneRecords<'_>) -> T + Send,
+        T: Send,
+    {
+        Ok(self.step(phone, step).await)
     }
-    async fn verify(
-        &self,
-        phone: &PhoneNumber,
-        client: ClientKey,
-        candidate: &Digest,
-        token: &Digest,
-        now: Timestamp,
-        rules: &OtpRules,
-    ) -> Result<VerifyOutcome, StoreError> {
-        Ok(self
-            .step(phone, |mut p| {
-                p.verify(client, candidate, token, now, rules)
-            })
-            .await)
-    }
-    async fn consume(
-        &self,
-        phone: &PhoneNumber,
-        client: ClientKey,
-        proof: Proof,
-        now: Timestamp,
-        rules: &OtpRules,
-    ) -> Result<ConsumeOutcome, StoreError> {
-        Ok(self
-            .step(phone, |mut p| p.consume(client, proof, now, rules))
-            .await)
-    }
-    async fn restore(
-        &self,
-        phone: &PhoneNumber,
-        record: CodeRecord,
-        now: Timestamp,
-    ) -> Result<bool, StoreError> {
-        Ok(self.step(phone, |p| p.ledger.restore(record, now)).await)
-    }
-    async fn purge_expired(&self, _: Timestamp, _: &OtpRules) -> Result<usize, StoreError> {
+
+    async fn purge_ledgers(&self, _: Timestamp, _: &OtpRules) -> Result<usize, StoreError> {
         Ok(0)
     }
 }

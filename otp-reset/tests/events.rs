@@ -19,7 +19,7 @@ async fn the_whole_flow_emits_its_events_in_order() {
         StatusCode::OK
     );
     h.sender.wait_for(2).await;
-    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    h.wait_for_events(6).await;
     assert_eq!(
         h.event_names(),
         [

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::{Harness, JOHN, RecordingSender, SITI};
 use http::StatusCode;
-use otp_reset::{Message, Policy, SenderState, UnknownUser};
+use otp_reset::{Message, Policy, SenderState, ShutdownReport, UnknownUser};
 use serde_json::json;
 
 #[tokio::test]
@@ -100,7 +100,9 @@ async fn an_unknown_pair_gets_the_same_answer_as_a_known_one_and_no_message() {
     assert_eq!(known_answer.headers, unknown_answer.headers);
 
     known.sender.wait_for(1).await;
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    // A shutdown returns once every queued message, the stand-in included, was handed over.
+    let report = unknown.service.shutdown(Duration::from_secs(10)).await;
+    assert_eq!(report, ShutdownReport::default());
     assert!(
         unknown.sender.sent().is_empty(),
         "nothing is sent for an unknown pair"
@@ -313,7 +315,7 @@ async fn a_full_queue_refuses_with_503() {
     // The drain task takes the first message and waits on the held sender; the second fills
     // the queue of one.
     assert_eq!(h.request_otp(JOHN).await.status, StatusCode::OK);
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    h.sender.wait_until_asked(1).await;
     assert_eq!(h.request_otp(SITI).await.status, StatusCode::OK);
     let refused = h.request_otp(("Budi Santoso", "085711112222")).await;
     assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);

@@ -1,6 +1,7 @@
 //! Delivering messages to phones: the [`Sender`] trait, its states, and the console sender.
 
 mod console;
+mod drain;
 pub(crate) mod outbox;
 
 use std::fmt;

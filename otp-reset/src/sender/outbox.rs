@@ -1,17 +1,15 @@
 //! The bounded queue between the request path and the sender.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
 
+use super::drain::{self, Stop};
 use super::{Message, Sender};
 use crate::PhoneNumber;
+use crate::ShutdownReport;
 use crate::events::{Event, Events, MessageKind};
-
-/// The longest the drain task waits on one send, whatever the sender's own timeouts, so that one
-/// stuck send cannot stop every later message.
-const SEND_DEADLINE: Duration = Duration::from_secs(120);
 
 /// A message waiting for the sender.
 #[derive(Debug)]
@@ -28,6 +26,10 @@ pub(crate) struct Envelope {
 #[derive(Clone, Debug)]
 pub(crate) struct Outbox {
     queue: mpsc::Sender<Option<Envelope>>,
+    /// The deadline of a shutdown, once one is asked for.
+    stop: Arc<watch::Sender<Stop>>,
+    /// The drain task's report, once it has shut down.
+    report: watch::Receiver<Option<ShutdownReport>>,
 }
 
 /// The queue was full: the sender cannot keep up.
@@ -36,16 +38,25 @@ pub(crate) struct OutboxFull;
 
 impl Outbox {
     /// Starts the drain task on the current tokio runtime. It ends when every [`Outbox`] clone
-    /// is dropped and the queue is empty.
+    /// is dropped and the queue is empty, or after [`Outbox::shutdown`].
     pub(crate) fn start(sender: Arc<dyn Sender>, events: Events, capacity: usize) -> Self {
-        let (queue, mut pending) = mpsc::channel::<Option<Envelope>>(capacity.max(1));
+        let (queue, pending) = mpsc::channel::<Option<Envelope>>(capacity);
+        let (stop, stop_requested) = watch::channel(None);
+        let (report_to, report) = watch::channel(None);
         tokio::spawn(async move {
-            while let Some(item) = pending.recv().await {
-                let Some(envelope) = item else { continue };
-                deliver(&*sender, &events, envelope).await;
-            }
+            let report = drain::run(pending, &*sender, &events, stop_requested).await;
+            report_to.send_replace(Some(report));
         });
-        Self { queue }
+        Self {
+            queue,
+            stop: Arc::new(stop),
+            report,
+        }
+    }
+
+    /// Whether the outbox takes no more messages: it is shutting down or shut down.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.queue.is_closed() || self.stop.borrow().is_some()
     }
 
     /// Whether the queue has room now: a cheap early refusal while the sender is backlogged.
@@ -58,40 +69,42 @@ impl Outbox {
         self.queue.try_reserve().map_err(|_| OutboxFull)
     }
 
-    /// Queues a message if there is room, reporting a full queue as a failed send.
+    /// Queues a message if there is room, reporting a full or closed queue as a failed send.
     pub(crate) fn offer(&self, envelope: Envelope, events: &Events) {
         let phone = envelope.to.masked();
         let kind = MessageKind::of(&envelope.message);
-        if self.queue.try_send(Some(envelope)).is_err() {
+        if let Err(refused) = self.queue.try_send(Some(envelope)) {
+            let error = match refused {
+                mpsc::error::TrySendError::Full(_) => "outbox full",
+                mpsc::error::TrySendError::Closed(_) => drain::SHUT_DOWN,
+            };
             events.emit(Event::SendFailed {
                 phone,
                 kind,
-                error: "outbox full".into(),
+                error: error.into(),
             });
         }
     }
-}
 
-async fn deliver(sender: &dyn Sender, events: &Events, envelope: Envelope) {
-    let phone = envelope.to.masked();
-    let kind = MessageKind::of(&envelope.message);
-    let result =
-        tokio::time::timeout(SEND_DEADLINE, sender.send(&envelope.to, &envelope.message)).await;
-    match result {
-        Ok(Ok(delivered)) => events.emit(Event::Sent {
-            phone,
-            kind,
-            message_id: delivered.message_id,
-        }),
-        Ok(Err(error)) => events.emit(Event::SendFailed {
-            phone,
-            kind,
-            error: error.to_string(),
-        }),
-        Err(_) => events.emit(Event::SendFailed {
-            phone,
-            kind,
-            error: format!("no answer from the sender within {SEND_DEADLINE:?}"),
-        }),
+    /// Stops taking messages now, and returns a future that waits until every queued one was
+    /// handed to the sender and its outcome reported, or `deadline` passes; see
+    /// [`ForgotPassword::shutdown`](crate::ForgotPassword::shutdown). A later call keeps the
+    /// first one's deadline and gets the same report.
+    pub(crate) fn shutdown(
+        &self,
+        deadline: Instant,
+    ) -> impl Future<Output = ShutdownReport> + Send + 'static + use<> {
+        self.stop.send_if_modified(|stop| {
+            let first = stop.is_none();
+            if first {
+                *stop = Some(deadline);
+            }
+            first
+        });
+        let mut report = self.report.clone();
+        async move {
+            let finished = report.wait_for(Option::is_some).await;
+            finished.ok().and_then(|report| *report).unwrap_or_default()
+        }
     }
 }

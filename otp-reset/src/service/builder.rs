@@ -11,8 +11,8 @@ use super::{ForgotPassword, Inner};
 use crate::events::Events;
 use crate::sender::outbox::Outbox;
 use crate::{
-    Clock, CodeHasher, Error, EventSink, OtpStore, Passwords, Policy, Sender, SystemClock,
-    UserStore,
+    Clock, CodeHasher, Error, EventSink, OtpStore, Passwords, Policy, Sender, SettingError,
+    SystemClock, UserStore,
 };
 
 /// Builds a [`ForgotPassword`] service; start with [`ForgotPassword::builder`].
@@ -95,20 +95,21 @@ impl<U: UserStore, O: OtpStore> ForgotPasswordBuilder<U, O> {
         self
     }
 
-    /// Messages that may wait for the sender (default 256); when full, request-otp answers 503.
+    /// Messages that may wait for the sender (default 256, at least 1); when full, request-otp
+    /// answers 503.
     pub fn with_outbox_capacity(mut self, messages: usize) -> Self {
         self.outbox_capacity = messages;
         self
     }
 
-    /// The largest request body accepted (default 16 KiB); larger ones get 413.
+    /// The largest request body accepted (default 16 KiB, at least 1 KiB); larger ones get 413.
     pub fn with_max_body_bytes(mut self, bytes: usize) -> Self {
         self.max_body_bytes = bytes;
         self
     }
 
-    /// How often expired codes are purged in the background (default every minute; `None`
-    /// turns the background purge off).
+    /// How often expired codes are purged in the background (default every minute, at least
+    /// every second; `None` turns the background purge off).
     pub fn with_purge_interval(mut self, interval: Option<Duration>) -> Self {
         self.purge_interval = interval;
         self
@@ -117,10 +118,23 @@ impl<U: UserStore, O: OtpStore> ForgotPasswordBuilder<U, O> {
     /// Builds the service and starts its tasks (the sender's queue and the purge) on the
     /// current tokio runtime.
     ///
-    /// Fails with [`Error::NoRuntime`] outside a tokio runtime and [`Error::Secret`] for a
-    /// short secret.
+    /// Fails with [`Error::NoRuntime`] outside a tokio runtime, [`Error::Secret`] for a short
+    /// secret and [`Error::Setting`] for a setting out of its range.
+    ///
+    /// ```
+    /// use otp_reset::{ConsoleSender, Error, ForgotPassword, MemoryOtpStore, MemoryUserStore};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let built = ForgotPassword::builder(MemoryUserStore::new(), MemoryOtpStore::new(), ConsoleSender::new())
+    ///     .with_outbox_capacity(0)
+    ///     .build();
+    /// assert!(matches!(built, Err(Error::Setting(e)) if e.setting() == "outbox_capacity"));
+    /// # }
+    /// ```
     pub fn build(self) -> Result<ForgotPassword<U, O>, Error> {
         tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
+        self.check_settings()?;
         let codes = match &self.secret {
             Some(secret) => CodeHasher::new(secret)?,
             None => CodeHasher::random(),
@@ -154,12 +168,30 @@ impl<U: UserStore, O: OtpStore> ForgotPasswordBuilder<U, O> {
     }
 }
 
+impl<U, O> ForgotPasswordBuilder<U, O> {
+    /// Fails naming the first setting out of its range.
+    fn check_settings(&self) -> Result<(), SettingError> {
+        SettingError::check("outbox_capacity", self.outbox_capacity >= 1, "at least 1")?;
+        SettingError::check(
+            "max_body_bytes",
+            self.max_body_bytes >= 1024,
+            "at least 1 KiB",
+        )?;
+        SettingError::check(
+            "purge_interval",
+            self.purge_interval
+                .is_none_or(|interval| interval >= Duration::from_secs(1)),
+            "at least 1 second",
+        )
+    }
+}
+
 /// Purges expired codes every `interval` for as long as the service lives.
 async fn purge_periodically<U: UserStore, O: OtpStore>(
     inner: Weak<Inner<U, O>>,
     interval: Duration,
 ) {
-    let mut ticks = tokio::time::interval(interval.max(Duration::from_secs(1)));
+    let mut ticks = tokio::time::interval(interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ticks.tick().await;
     loop {

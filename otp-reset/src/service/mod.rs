@@ -6,6 +6,7 @@ mod builder;
 mod reply;
 mod request_otp;
 mod reset_password;
+mod shutdown;
 mod verify_otp;
 
 use std::convert::Infallible;
@@ -21,6 +22,7 @@ use http_body::Body;
 pub use builder::ForgotPasswordBuilder;
 pub(crate) use reply::ApiError;
 pub use reply::ResponseBody;
+pub use shutdown::ShutdownReport;
 
 use self::body::Fields;
 use self::reply::Reply;

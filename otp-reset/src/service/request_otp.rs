@@ -24,7 +24,8 @@ impl<U: UserStore, O: OtpStore> Inner<U, O> {
         )?;
         let phone = self.phone(fields)?;
         let development = self.policy.exposes_code_for_development();
-        let sender_ready = self.sender.can_send();
+        // Once the service is shutting down, the sender takes no more codes.
+        let sender_ready = self.sender.can_send() && !self.outbox.is_closed();
         if !sender_ready && !development {
             return Err(ApiError::sender_unavailable());
         }

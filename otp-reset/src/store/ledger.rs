@@ -1,4 +1,4 @@
-//! The reference semantics of an OTP store, for one phone.
+//! The reference semantics of an OTP store, for one phone: each step on its records.
 
 use std::time::Duration;
 
@@ -6,73 +6,10 @@ use smallvec::SmallVec;
 
 use super::stand_in::StandIns;
 use super::{
-    ClientKey, CodeRecord, ConsumeOutcome, IssueOutcome, NewCode, Proof, Refusal, VerifyOutcome,
+    ClientKey, CodeRecord, ConsumeOutcome, IssueOutcome, NewCode, PhoneLedger, Proof, Refusal,
+    VerifyOutcome,
 };
 use crate::{Digest, OtpRules, Timestamp};
-
-/// What a store keeps about one phone's real user: the code sent to them and the limits it
-/// counts against.
-///
-/// A store keeps one per phone, next to the phone's [`StandIns`]; [`PhoneRecords`] applies each
-/// step of the store contract to the pair. An in-process store holds both behind a lock, which
-/// makes every step atomic per phone; a database store implements the same steps in its own
-/// transaction or script. The conformance suite pins these semantics.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct PhoneLedger {
-    /// The active code, if any.
-    pub code: Option<CodeRecord>,
-    /// When the codes within the current send window were issued, oldest first. Most phones
-    /// have one or two, kept inline.
-    pub recent_sends: SmallVec<[Timestamp; 2]>,
-    /// Failed guesses in a row on this phone's real code, across codes and clients.
-    pub consecutive_failures: u32,
-    /// When the last of those failures happened.
-    pub last_failure_at: Option<Timestamp>,
-}
-
-impl PhoneLedger {
-    /// [`OtpStore::restore`](super::OtpStore::restore) for this phone.
-    pub fn restore(&mut self, record: CodeRecord, now: Timestamp) -> bool {
-        let has_live_code = self.code.as_ref().is_some_and(|code| now < code.expires_at);
-        if has_live_code || now >= record.expires_at {
-            return false;
-        }
-        self.code = Some(record);
-        true
-    }
-
-    /// Drops an expired code and counters that no longer limit anything, as
-    /// [`OtpStore::purge_expired`](super::OtpStore::purge_expired) does for every phone.
-    /// Returns whether a code was dropped.
-    pub fn purge(&mut self, now: Timestamp, rules: &OtpRules) -> bool {
-        self.forget_stale(now, rules);
-        let expired = self
-            .code
-            .as_ref()
-            .is_some_and(|code| now >= code.expires_at);
-        if expired {
-            self.code = None;
-        }
-        expired
-    }
-
-    /// Whether the ledger holds nothing that still limits the phone, so a store may drop it;
-    /// meaningful right after [`PhoneLedger::purge`].
-    pub fn is_empty(&self) -> bool {
-        self.code.is_none() && self.recent_sends.is_empty() && self.consecutive_failures == 0
-    }
-
-    fn forget_stale(&mut self, now: Timestamp, rules: &OtpRules) {
-        forget_stale_sends(&mut self.recent_sends, now, rules);
-        if self
-            .last_failure_at
-            .is_some_and(|at| now >= at.plus(rules.lockout_max))
-        {
-            self.consecutive_failures = 0;
-            self.last_failure_at = None;
-        }
-    }
-}
 
 /// One phone's records as a store step sees them: the real user's [`PhoneLedger`] and the
 /// [`StandIns`] of pairs that matched no user.
@@ -92,6 +29,11 @@ pub struct PhoneRecords<'a> {
 }
 
 impl PhoneRecords<'_> {
+    /// [`OtpStore::restore`](super::OtpStore::restore) for this phone.
+    pub fn restore(&mut self, record: CodeRecord, now: Timestamp) -> bool {
+        self.ledger.restore(record, now)
+    }
+
     /// [`OtpStore::issue`](super::OtpStore::issue) for this phone.
     pub fn issue(&mut self, code: NewCode, now: Timestamp, rules: &OtpRules) -> IssueOutcome {
         self.ledger.forget_stale(now, rules);

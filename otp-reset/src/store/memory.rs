@@ -7,10 +7,9 @@ use std::sync::{PoisonError, RwLock};
 use dashmap::DashMap;
 
 use super::{
-    ClientKey, CodeRecord, ConsumeOutcome, IssueOutcome, NewCode, OtpStore, PhoneLedger,
-    PhoneRecords, Proof, StandInCache, StoreError, User, UserId, UserStore, VerifyOutcome,
+    LedgerStore, PhoneLedger, PhoneRecords, StandInCache, StoreError, User, UserId, UserStore,
 };
-use crate::{Digest, OtpRules, PhoneNumber, Timestamp};
+use crate::{OtpRules, PhoneNumber, Timestamp};
 
 /// Codes and limits in memory: one [`PhoneLedger`] per phone in a sharded map, each step run
 /// under its shard's lock, so every call is atomic per phone and phones on different shards
@@ -22,7 +21,7 @@ use crate::{Digest, OtpRules, PhoneNumber, Timestamp};
 ///
 /// ```
 /// # tokio_test_block_on(async {
-/// use otp_reset::{MemoryOtpStore, OtpStore, OtpRules, Timestamp};
+/// use otp_reset::{MemoryOtpStore, OtpRules, OtpStore, Timestamp};
 ///
 /// let store = MemoryOtpStore::new();
 /// let purged = store.purge_expired(Timestamp::from_millis(0), &OtpRules::DEFAULT).await?;
@@ -87,54 +86,16 @@ impl MemoryOtpStore {
     }
 }
 
-impl OtpStore for MemoryOtpStore {
-    async fn issue(
-        &self,
-        phone: &PhoneNumber,
-        code: NewCode,
-        now: Timestamp,
-        rules: &OtpRules,
-    ) -> Result<IssueOutcome, StoreError> {
-        Ok(self.step(phone, |mut records| records.issue(code, now, rules)))
+impl LedgerStore for MemoryOtpStore {
+    async fn with_ledger<T, F>(&self, phone: &PhoneNumber, step: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(PhoneRecords<'_>) -> T + Send,
+        T: Send,
+    {
+        Ok(self.step(phone, step))
     }
 
-    async fn verify(
-        &self,
-        phone: &PhoneNumber,
-        client: ClientKey,
-        candidate: &Digest,
-        reset_token: &Digest,
-        now: Timestamp,
-        rules: &OtpRules,
-    ) -> Result<VerifyOutcome, StoreError> {
-        Ok(self.step(phone, |mut records| {
-            records.verify(client, candidate, reset_token, now, rules)
-        }))
-    }
-
-    async fn consume(
-        &self,
-        phone: &PhoneNumber,
-        client: ClientKey,
-        proof: Proof,
-        now: Timestamp,
-        rules: &OtpRules,
-    ) -> Result<ConsumeOutcome, StoreError> {
-        Ok(self.step(phone, |mut records| {
-            records.consume(client, proof, now, rules)
-        }))
-    }
-
-    async fn restore(
-        &self,
-        phone: &PhoneNumber,
-        record: CodeRecord,
-        now: Timestamp,
-    ) -> Result<bool, StoreError> {
-        Ok(self.ledgers.entry(*phone).or_default().restore(record, now))
-    }
-
-    async fn purge_expired(&self, now: Timestamp, rules: &OtpRules) -> Result<usize, StoreError> {
+    async fn purge_ledgers(&self, now: Timestamp, rules: &OtpRules) -> Result<usize, StoreError> {
         let mut purged = 0;
         self.ledgers.retain(|_, ledger| {
             purged += usize::from(ledger.purge(now, rules));

@@ -22,15 +22,19 @@
 
 mod keys;
 mod ledger;
+mod ledger_store;
 mod memory;
+mod phone_ledger;
 mod stand_in;
 
 use std::future::Future;
 use std::time::Duration;
 
 pub use keys::{Attempts, ClientAddress, ClientKey, PairKey};
-pub use ledger::{PhoneLedger, PhoneRecords};
+pub use ledger::PhoneRecords;
+pub use ledger_store::LedgerStore;
 pub use memory::{MemoryOtpStore, MemoryUserStore};
+pub use phone_ledger::PhoneLedger;
 pub use stand_in::{StandInCache, StandIns};
 
 use crate::{Digest, Lang, OtpId, OtpRules, PhoneNumber, Timestamp};
@@ -296,9 +300,9 @@ pub enum ConsumeOutcome {
 ///
 /// Every method is **atomic per phone**: whatever runs concurrently on the same phone, the
 /// result is as if the calls ran one after the other. Times come from the caller (`now`), never
-/// from the store's own clock. [`PhoneRecords`] is the reference semantics; an in-process store
-/// can keep a [`PhoneLedger`] per phone behind a lock, its stand-ins in a [`StandInCache`], and
-/// be done.
+/// from the store's own clock. [`PhoneRecords`] is the reference semantics; a store that keeps
+/// a [`PhoneLedger`] per phone (behind a lock, its stand-ins in a [`StandInCache`]) implements
+/// [`LedgerStore`] instead and gets this trait from it.
 pub trait OtpStore: Send + Sync + 'static {
     /// Issues `code` for `phone`, unless the phone is locked out, or the user (for a stand-in:
     /// the pair) has had [`OtpRules::max_sends_per_window`] codes within the window or got one

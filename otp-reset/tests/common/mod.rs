@@ -29,6 +29,9 @@ pub struct RecordingSender {
     status: Arc<Mutex<Option<SenderStatus>>>,
     sent: Arc<Mutex<Vec<(PhoneNumber, Message)>>>,
     arrived: Arc<Notify>,
+    /// How many sends were asked for, held ones included.
+    asked: Arc<Mutex<usize>>,
+    was_asked: Arc<Notify>,
     gate: Option<Arc<Semaphore>>,
 }
 
@@ -39,6 +42,8 @@ impl RecordingSender {
             status: Arc::default(),
             sent: Arc::default(),
             arrived: Arc::default(),
+            asked: Arc::default(),
+            was_asked: Arc::default(),
             gate: None,
         }
     }
@@ -86,11 +91,32 @@ impl RecordingSender {
             .await
             .unwrap_or_else(|_| panic!("expected {count} messages, got {:?}", self.sent()))
     }
+
+    /// Waits until the sender was asked for `count` sends, held ones included.
+    pub async fn wait_until_asked(&self, count: usize) {
+        let waiting = async {
+            loop {
+                let notified = self.was_asked.notified();
+                if *self.asked.lock().unwrap() >= count {
+                    return;
+                }
+                notified.await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(10), waiting)
+            .await
+            .unwrap_or_else(|_| {
+                let asked = *self.asked.lock().unwrap();
+                panic!("expected {count} sends asked for, got {asked}")
+            });
+    }
 }
 
 #[otp_reset::async_trait]
 impl Sender for RecordingSender {
     async fn send(&self, to: &PhoneNumber, message: &Message) -> Result<Delivered, SendError> {
+        *self.asked.lock().unwrap() += 1;
+        self.was_asked.notify_waiters();
         if let Some(gate) = &self.gate {
             gate.acquire()
                 .await
@@ -188,6 +214,8 @@ pub struct Harness<U = MemoryUserStore, O = MemoryOtpStore> {
     pub sender: RecordingSender,
     pub clock: Arc<ManualClock>,
     pub events: Arc<Mutex<Vec<Event>>>,
+    /// Notified at each event.
+    pub event_arrived: Arc<Notify>,
 }
 
 impl Harness {
@@ -229,12 +257,16 @@ impl<U: UserStore, O: OtpStore> Harness<U, O> {
     ) -> Self {
         let clock = Arc::new(ManualClock::new());
         let events = Arc::new(Mutex::new(Vec::new()));
-        let log = Arc::clone(&events);
+        let event_arrived = Arc::new(Notify::new());
+        let (log, arrived) = (Arc::clone(&events), Arc::clone(&event_arrived));
         let service = configure(ForgotPassword::builder(users, otps, sender.clone()))
             .with_policy(policy)
             .with_secret([7u8; 32])
             .with_clock(Arc::clone(&clock))
-            .with_events(move |event: &Event| log.lock().unwrap().push(event.clone()))
+            .with_events(move |event: &Event| {
+                log.lock().unwrap().push(event.clone());
+                arrived.notify_waiters();
+            })
             .build()
             .unwrap();
         Self {
@@ -242,7 +274,27 @@ impl<U: UserStore, O: OtpStore> Harness<U, O> {
             sender,
             clock,
             events,
+            event_arrived,
         }
+    }
+
+    /// Waits until `count` events were emitted, and returns them; fails loudly after 10 s.
+    pub async fn wait_for_events(&self, count: usize) -> Vec<Event> {
+        let waiting = async {
+            loop {
+                let notified = self.event_arrived.notified();
+                if self.events.lock().unwrap().len() >= count {
+                    return self.events.lock().unwrap().clone();
+                }
+                notified.await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(10), waiting)
+            .await
+            .unwrap_or_else(|_| {
+                let names = self.event_names();
+                panic!("expected {count} events, got {names:?}")
+            })
     }
 
     pub async fn post(&self, path: &str, body: Value) -> Answer {
