@@ -171,6 +171,11 @@ pub struct Config {
     #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,
 
+    /// At shutdown, longest time the codes already queued may take to be sent, in seconds;
+    /// those still queued then are logged as not sent.
+    #[arg(long, env = "SHUTDOWN_DRAIN_SECS", default_value_t = 20)]
+    pub shutdown_drain_secs: u64,
+
     /// Failed logins one client address may make on one account before each further try
     /// must wait (a good login from that address starts its count over).
     #[arg(long, env = "LOGIN_CLIENT_FREE_FAILURES", default_value_t = 5)]
@@ -365,6 +370,12 @@ impl Config {
             return Err(ConfigError {
                 setting: "DATA_FILE_FOLD_SECS",
                 problem: format!("{} is not between 1 and 3600", self.data_file_fold_secs),
+            });
+        }
+        if self.shutdown_drain_secs > 3600 {
+            return Err(ConfigError {
+                setting: "SHUTDOWN_DRAIN_SECS",
+                problem: format!("{} is more than 3600", self.shutdown_drain_secs),
             });
         }
         if self.request_timeout_secs == 0 {

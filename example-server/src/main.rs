@@ -8,6 +8,7 @@
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Parser;
 use example_server::admin::QrAccess;
@@ -109,6 +110,7 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     // An old file's plain-text passwords, hashed one at a time through the service's bounded
     // hasher, so that logins and resets keep their turn.
     tokio::spawn(store.upgrade_plain_passwords(forgot_password.passwords().clone()));
+    let flow = forgot_password.clone();
     let app = app::router(AppState::new(forgot_password, stores, qr, &config), &config);
     let limits = serve::Limits::from_config(&config)?;
     let tls = match (&config.tls_cert, &config.tls_key) {
@@ -126,11 +128,28 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     tracing::info!("serving on {scheme}://localhost:{}", config.port);
     serve::serve(listener, tls, app, limits, shutdown_signal()).await;
 
+    let drain = Duration::from_secs(config.shutdown_drain_secs);
+    tracing::info!(deadline = ?drain, "requests finished; sending the codes still queued");
+    let report = flow.shutdown(drain).await;
+    if report.abandoned > 0 {
+        tracing::warn!(
+            sent = report.sent,
+            failed = report.failed,
+            not_sent = report.abandoned,
+            "shut down with codes not sent"
+        );
+    } else {
+        tracing::info!(
+            sent = report.sent,
+            failed = report.failed,
+            "every queued code was handed to the sender"
+        );
+    }
     if let Some(whatsapp) = whatsapp {
         tracing::info!("closing WhatsApp Web");
         whatsapp.shutdown().await;
     }
-    tracing::info!("requests finished; folding the journal into the data file");
+    tracing::info!("folding the journal into the data file");
     store.close()?;
     Ok(())
 }

@@ -299,3 +299,38 @@ async fn a_bad_adapter_folder_stops_the_server_with_a_message_naming_the_setting
     assert!(!ok, "{output}");
     assert!(output.contains("WHATSAPP_ADAPTER_DIR"), "{output}");
 }
+
+/// SIGTERM right after two codes were asked for: the server sends both before it exits (the
+/// outbox is drained within `SHUTDOWN_DRAIN_SECS`), instead of closing WhatsApp Web under them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn codes_queued_when_the_server_is_stopped_are_sent_before_it_exits() {
+    let _one = ONE_BROWSER.lock().await;
+    let imitation = Imitation::start().await;
+    imitation.register(JOHN);
+    imitation.register_with_chat(SITI);
+    let server = whatsapp_server(&imitation, "whatsapp-server-drain", false).await;
+    wait_for_status(&server, "WAITING_FOR_QR").await;
+    imitation.scan_svg(&admin_qr(&server).await).unwrap();
+    wait_for_status(&server, "READY").await;
+    for (name, typed) in [("John Doe", "081234567890"), ("Siti Rahma", "081298765432")] {
+        let (status, body) = server
+            .post(
+                "/api/forgot-password/request-otp",
+                json!({ "nama": name, "noHp": typed }),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let output = server.stop();
+    let mut sent: Vec<String> = imitation.sent().into_iter().map(|m| m.to).collect();
+    sent.sort();
+    assert_eq!(
+        sent,
+        [format!("{JOHN}@c.us"), format!("{SITI}@c.us")],
+        "{output}"
+    );
+    assert!(
+        output.contains("every queued code was handed to the sender"),
+        "{output}"
+    );
+}
