@@ -78,7 +78,7 @@
 //! | store | crate | for |
 //! | --- | --- | --- |
 //! | [`MemoryUserStore`], [`MemoryOtpStore`] | this one | tests, development, one process |
-//! | JSON data file | `example-server` | the reference server, one machine |
+//! | `JsonStore` (users and codes in one JSON data file) | `otp-reset-json` | one machine, crash-safe |
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
