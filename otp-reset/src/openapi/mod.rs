@@ -42,6 +42,7 @@ use utoipa::openapi::{
     ContentBuilder, OpenApi, OpenApiBuilder, PathsBuilder, Ref, RefOr, Required, Responses,
 };
 
+use crate::service::Route;
 use crate::wire::{AnswerCode, ErrorCode, Failure};
 use crate::{ForgotPassword, OtpStore, Policy, UserStore};
 
@@ -75,37 +76,12 @@ struct Contract<'a> {
     max_body_bytes: usize,
 }
 
-/// The service's routes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Route {
-    RequestOtp,
-    VerifyOtp,
-    ResetPassword,
-    BotStatus,
-}
-
-impl Route {
-    const ALL: [Route; 4] = [
-        Route::RequestOtp,
-        Route::VerifyOtp,
-        Route::ResetPassword,
-        Route::BotStatus,
-    ];
-
-    fn path(self) -> &'static str {
-        match self {
-            Route::RequestOtp => "/request-otp",
-            Route::VerifyOtp => "/verify-otp",
-            Route::ResetPassword => "/reset-password",
-            Route::BotStatus => "/bot-status",
-        }
-    }
-
-    fn method(self) -> HttpMethod {
-        match self {
-            Route::BotStatus => HttpMethod::Get,
-            _ => HttpMethod::Post,
-        }
+/// The route's method, as the document names it.
+fn http_method(route: Route) -> HttpMethod {
+    if route.method() == http::Method::GET {
+        HttpMethod::Get
+    } else {
+        HttpMethod::Post
     }
 }
 
@@ -125,7 +101,7 @@ fn document(contract: &Contract<'_>, prefix: &str) -> OpenApi {
             }
         }
         let path = format!("{prefix}{}", route.path());
-        paths = paths.path(path, PathItem::new(route.method(), operation));
+        paths = paths.path(path, PathItem::new(http_method(route), operation));
     }
     OpenApiBuilder::new()
         .info(

@@ -178,7 +178,7 @@ pub(crate) const MAX_TOKEN_CHARS: usize = 128;
 
 /// The service's routes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Route {
+pub(crate) enum Route {
     RequestOtp,
     VerifyOtp,
     ResetPassword,
@@ -186,17 +186,30 @@ enum Route {
 }
 
 impl Route {
-    fn from_path(path: &str) -> Option<Self> {
-        match path.strip_suffix('/').unwrap_or(path) {
-            "/request-otp" => Some(Self::RequestOtp),
-            "/verify-otp" => Some(Self::VerifyOtp),
-            "/reset-password" => Some(Self::ResetPassword),
-            "/bot-status" => Some(Self::BotStatus),
-            _ => None,
+    /// Every route, in the order the docs list them.
+    pub(crate) const ALL: [Route; 4] = [
+        Route::RequestOtp,
+        Route::VerifyOtp,
+        Route::ResetPassword,
+        Route::BotStatus,
+    ];
+
+    /// The path, relative to where the service is mounted.
+    pub(crate) fn path(self) -> &'static str {
+        match self {
+            Self::RequestOtp => "/request-otp",
+            Self::VerifyOtp => "/verify-otp",
+            Self::ResetPassword => "/reset-password",
+            Self::BotStatus => "/bot-status",
         }
     }
 
-    fn method(self) -> Method {
+    fn from_path(path: &str) -> Option<Self> {
+        let path = path.strip_suffix('/').unwrap_or(path);
+        Self::ALL.into_iter().find(|route| route.path() == path)
+    }
+
+    pub(crate) fn method(self) -> Method {
         match self {
             Self::BotStatus => Method::GET,
             _ => Method::POST,
