@@ -1,6 +1,6 @@
 //! Users and codes of [`otp_reset`] in one JSON data file, safe against crashes.
 //!
-//! A [`JsonStore`] is both the [`UserStore`] and the [`OtpStore`] of a
+//! A [`JsonStore`] is both the [`UserStore`] and the [`OtpStore`](otp_reset::OtpStore) of a
 //! [`ForgotPassword`](otp_reset::ForgotPassword) service: one file (`data.json`) that holds the
 //! site's users, their codes and the per-phone limits, in the seed's format that other tools of
 //! the site read and write too. It suits one process on one machine; the README describes the
@@ -39,7 +39,7 @@
 //!   loses only changes nobody was told were stored.
 //! - **A whole file at every instant.** `data.json` is only ever replaced by a synced
 //!   rename, so it is valid JSON whenever another tool reads it, a few seconds behind at most.
-//! - **Atomic steps.** Every store step runs under one lock, as the [`OtpStore`] contract asks;
+//! - **Atomic steps.** Every store step runs under one lock, as the [`OtpStore`](otp_reset::OtpStore) contract asks;
 //!   the crate passes the `otp_reset` conformance suite.
 //! - **Owner-only files.** The data file, its journal and every snapshot are 0600, and a file
 //!   open to others is made so when the store opens it.
