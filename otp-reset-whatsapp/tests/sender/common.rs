@@ -13,7 +13,7 @@ use whatsapp_imitation::{Imitation, ScanRefused};
 pub(crate) static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 pub(crate) const WAIT: Duration = Duration::from_secs(30);
-pub(crate) const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMIUM: &str = "/usr/bin/chromium";
 
 pub(crate) fn session_dir() -> PathBuf {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
