@@ -2,7 +2,6 @@
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -131,67 +130,6 @@ pub async fn wait_for(what: &str, bound: Duration, mut check: impl AsyncFnMut() 
     }
 }
 
-/// Whether the tests run as root (as they do here and in CI): mounting a tmpfs needs it.
-pub fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|line| line.strip_prefix("Uid:"))
-        .and_then(|ids| ids.split_whitespace().nth(1).map(|euid| euid == "0"))
-        .unwrap_or(false)
-}
-
-/// A tmpfs of a fixed size mounted on a fresh folder: a small disk to fill. Unmounted when
-/// dropped (drop the stores using it first).
-pub struct Tmpfs {
-    pub dir: PathBuf,
-}
-
-impl Tmpfs {
-    /// Mounts a tmpfs of `size` (such as `1m`); fails the test, with what it needs, when it
-    /// cannot.
-    pub fn mount(name: &str, size: &str) -> Tmpfs {
-        assert!(
-            is_root(),
-            "this test needs root to mount a tmpfs (a small disk it fills): run it as root, as CI does"
-        );
-        let dir = fresh_dir(name);
-        let output = Command::new("mount")
-            .args([
-                "-t",
-                "tmpfs",
-                "-o",
-                &format!("size={size},mode=0700"),
-                "tmpfs",
-            ])
-            .arg(&dir)
-            .output()
-            .expect("this test needs `mount` (util-linux) to mount a tmpfs");
-        assert!(
-            output.status.success(),
-            "this test needs root to mount a tmpfs on {}: {}",
-            dir.display(),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        Tmpfs { dir }
-    }
-
-    /// Fills the file system with `filler` until it takes no more bytes; returns its path.
-    pub fn fill(&self) -> PathBuf {
-        use std::io::Write;
-        let path = self.dir.join("filler");
-        let mut file = std::fs::File::create(&path).unwrap();
-        for chunk in [64 * 1024, 4096, 512, 1] {
-            let bytes = vec![0u8; chunk];
-            while file.write_all(&bytes).is_ok() {}
-        }
-        let _ = file.sync_all();
-        path
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("--lazy").arg(&self.dir).status();
-    }
-}
+mod tmpfs;
+#[allow(unused_imports)]
+pub use tmpfs::{Tmpfs, is_root};
