@@ -109,7 +109,8 @@ pub use password::{PasswordCheck, PasswordError, Passwords};
 pub use phone::{MaskedPhone, PhoneError, PhoneNumber};
 pub use policy::{OtpRules, Policy, PolicyBuilder, PolicyError, SiteRate, UnknownUser};
 pub use sender::{
-    ConsoleSender, Delivered, Message, SendError, Sender, SenderProblem, SenderState, SenderStatus,
+    ConsoleSender, Delivered, Message, MessageKey, SendError, Sender, SenderProblem, SenderState,
+    SenderStatus, SentLookup,
 };
 pub use service::{ForgotPassword, ForgotPasswordBuilder, ResponseBody, ShutdownReport};
 pub use store::{

@@ -59,6 +59,78 @@ pub trait Sender: Send + Sync + fmt::Debug + 'static {
     fn can_send(&self) -> bool {
         self.state().can_send()
     }
+
+    /// A new key, in the messaging service's own form, under which [`Sender::send_as`] will
+    /// create a message to `to`; `Ok(None)` when the sender cannot choose its messages' ids
+    /// (the default).
+    ///
+    /// Keyed sends are what lets a queue worker that died mid-send never deliver a message
+    /// twice: it records the key before sending, and when it takes the message up again it asks
+    /// [`Sender::find_sent`] whether the service already created a message under that key.
+    async fn new_message_key(&self, to: &PhoneNumber) -> Result<Option<MessageKey>, SendError> {
+        let _ = to;
+        Ok(None)
+    }
+
+    /// Delivers `message` to `to` as [`Sender::send`] does, creating it under `key` (from
+    /// [`Sender::new_message_key`]). The default ignores the key.
+    async fn send_as(
+        &self,
+        to: &PhoneNumber,
+        message: &Message,
+        key: &MessageKey,
+    ) -> Result<Delivered, SendError> {
+        let _ = key;
+        self.send(to, message).await
+    }
+
+    /// Whether the messaging service holds a message to `to` created under `key`: `Found` means
+    /// sending it again would deliver it twice. The default cannot tell (`Unknown`).
+    async fn find_sent(&self, to: &PhoneNumber, key: &MessageKey) -> Result<SentLookup, SendError> {
+        let _ = (to, key);
+        Ok(SentLookup::Unknown)
+    }
+}
+
+/// The id a message is created under, chosen before it is sent (see
+/// [`Sender::new_message_key`]); opaque to everyone but the sender that made it.
+///
+/// ```
+/// use otp_reset::MessageKey;
+///
+/// let key = MessageKey::new("3EB0C0FFEE");
+/// assert_eq!(key.as_str(), "3EB0C0FFEE");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct MessageKey(String);
+
+impl MessageKey {
+    /// A key as a sender made it, or as a queue kept it.
+    pub fn new(key: impl Into<String>) -> Self {
+        Self(key.into())
+    }
+
+    /// The key as text, for a queue to keep.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for MessageKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What [`Sender::find_sent`] found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SentLookup {
+    /// The service holds a message created under the key: it must not be sent again.
+    Found(Delivered),
+    /// The service holds no message under the key: sending it under the same key is safe.
+    NotFound,
+    /// The sender cannot tell.
+    Unknown,
 }
 
 /// A shared sender is a sender, so a server can pick one at run time and pass it as
@@ -79,6 +151,23 @@ impl<S: Sender + ?Sized> Sender for std::sync::Arc<S> {
 
     fn can_send(&self) -> bool {
         (**self).can_send()
+    }
+
+    async fn new_message_key(&self, to: &PhoneNumber) -> Result<Option<MessageKey>, SendError> {
+        (**self).new_message_key(to).await
+    }
+
+    async fn send_as(
+        &self,
+        to: &PhoneNumber,
+        message: &Message,
+        key: &MessageKey,
+    ) -> Result<Delivered, SendError> {
+        (**self).send_as(to, message, key).await
+    }
+
+    async fn find_sent(&self, to: &PhoneNumber, key: &MessageKey) -> Result<SentLookup, SendError> {
+        (**self).find_sent(to, key).await
     }
 }
 
