@@ -2,6 +2,7 @@
 
 mod console;
 mod drain;
+pub(crate) mod handoff;
 pub(crate) mod outbox;
 
 use std::fmt;
@@ -58,6 +59,24 @@ pub trait Sender: Send + Sync + fmt::Debug + 'static {
     /// with 503 (unless the development switch exposes codes).
     fn can_send(&self) -> bool {
         self.state().can_send()
+    }
+
+    /// Whether [`Sender::send`] only hands the message to a durable queue that outlives this
+    /// process, and returns within milliseconds (a Redis Stream that a worker drains). The
+    /// service then waits for the hand-off before it answers request-otp, so that an instance
+    /// killed right after answering loses no code; for a pair that matches no user it waits for
+    /// [`Sender::send_decoy`] instead, so that the answer's timing tells the pairs apart no more
+    /// than before. The default is `false`: the service hands messages to its own in-process
+    /// queue and answers at once.
+    fn hands_off_durably(&self) -> bool {
+        false
+    }
+
+    /// For a sender that [hands off durably](Sender::hands_off_durably): the same work as a
+    /// hand-off (a queue entry of the same size), for a message that must never be delivered;
+    /// the queue's consumer drops it. The default does nothing.
+    async fn send_decoy(&self) -> Result<(), SendError> {
+        Ok(())
     }
 
     /// A new key, in the messaging service's own form, under which [`Sender::send_as`] will
@@ -151,6 +170,14 @@ impl<S: Sender + ?Sized> Sender for std::sync::Arc<S> {
 
     fn can_send(&self) -> bool {
         (**self).can_send()
+    }
+
+    fn hands_off_durably(&self) -> bool {
+        (**self).hands_off_durably()
+    }
+
+    async fn send_decoy(&self) -> Result<(), SendError> {
+        (**self).send_decoy().await
     }
 
     async fn new_message_key(&self, to: &PhoneNumber) -> Result<Option<MessageKey>, SendError> {

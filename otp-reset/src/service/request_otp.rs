@@ -5,6 +5,7 @@ use super::body::Fields;
 use super::reply::{ApiError, Reply};
 use crate::events::Event;
 use crate::lang::{Lang, Msg};
+use crate::sender::handoff::{HandOffFailed, hand_off};
 use crate::sender::outbox::Envelope;
 use crate::store::{IssueOutcome, NewCode};
 use crate::wire::ErrorCode;
@@ -15,7 +16,8 @@ impl<U: UserStore, O: OtpStore> Inner<U, O> {
     /// issue against the user's or the pair's limits, a place in the queue), and leave the same
     /// kind of record behind (a stand-in, apart from the user's code), so neither the answer,
     /// nor its timing, nor any later answer tells them apart; only the known pair's code is
-    /// handed to the sender, and that does not wait.
+    /// handed to the sender, and that does not wait (unless the sender hands off to a durable
+    /// queue: then both pairs wait for the queue, the stand-in for a decoy).
     pub(super) async fn request_otp(&self, fields: &Fields, lang: Lang) -> Result<Reply, ApiError> {
         let name = fields.required(
             "nama",
@@ -85,16 +87,39 @@ impl<U: UserStore, O: OtpStore> Inner<U, O> {
             known_user,
         });
 
+        let reply = Reply::CodeSent {
+            phone_number: phone.digits().to_owned(),
+            test_otp: (development && known_user).then(|| code.expose().to_owned()),
+        };
+        if sender_ready && self.sender.hands_off_durably() {
+            // A queue that outlives this process takes the code before the answer, a decoy for
+            // a stand-in, so an instance killed after answering loses nothing it answered.
+            let envelope = known_user.then(|| Envelope {
+                to: phone,
+                message: Message::Code {
+                    code,
+                    ttl: self.policy.code_ttl(),
+                    lang,
+                },
+            });
+            hand_off(&*self.sender, &self.events, envelope)
+                .await
+                .map_err(|failed| match failed {
+                    HandOffFailed::Full => ApiError::busy(),
+                    HandOffFailed::Unavailable => ApiError::sender_unavailable(),
+                })?;
+            if known_user && let Some(token) = send_token {
+                token.spend();
+            }
+            return Ok(reply);
+        }
+
         // Taken only now, so a slow store never holds places in the queue; taken for a
         // stand-in too, so a full queue answers every pair alike.
         let place = if sender_ready {
             Some(self.outbox.reserve().map_err(|_| ApiError::busy())?)
         } else {
             None
-        };
-        let reply = Reply::CodeSent {
-            phone_number: phone.digits().to_owned(),
-            test_otp: (development && known_user).then(|| code.expose().to_owned()),
         };
         if let Some(place) = place {
             let message = Message::Code {

@@ -33,6 +33,12 @@ pub struct RecordingSender {
     asked: Arc<Mutex<usize>>,
     was_asked: Arc<Notify>,
     gate: Option<Arc<Semaphore>>,
+    /// Whether it stands for a durable queue (`Sender::hands_off_durably`).
+    durable: bool,
+    /// Decoys it was handed.
+    decoys: Arc<Mutex<usize>>,
+    /// The error every send and decoy fails with, when set.
+    refusal: Arc<Mutex<Option<fn() -> SendError>>>,
 }
 
 impl RecordingSender {
@@ -45,7 +51,28 @@ impl RecordingSender {
             asked: Arc::default(),
             was_asked: Arc::default(),
             gate: None,
+            durable: false,
+            decoys: Arc::default(),
+            refusal: Arc::default(),
         }
+    }
+
+    /// A sender standing for a durable queue: the service waits for its hand-offs.
+    pub fn durable() -> Self {
+        Self {
+            durable: true,
+            ..Self::ready()
+        }
+    }
+
+    /// Makes every later send and decoy fail with `error()`.
+    pub fn refuse_with(&self, error: fn() -> SendError) {
+        *self.refusal.lock().unwrap() = Some(error);
+    }
+
+    /// How many decoys it was handed.
+    pub fn decoys(&self) -> usize {
+        *self.decoys.lock().unwrap()
     }
 
     /// A sender whose sends wait until [`RecordingSender::release`].
@@ -117,6 +144,9 @@ impl Sender for RecordingSender {
     async fn send(&self, to: &PhoneNumber, message: &Message) -> Result<Delivered, SendError> {
         *self.asked.lock().unwrap() += 1;
         self.was_asked.notify_waiters();
+        if let Some(error) = *self.refusal.lock().unwrap() {
+            return Err(error());
+        }
         if let Some(gate) = &self.gate {
             gate.acquire()
                 .await
@@ -132,6 +162,18 @@ impl Sender for RecordingSender {
 
     fn state(&self) -> SenderState {
         self.state.lock().unwrap().clone()
+    }
+
+    fn hands_off_durably(&self) -> bool {
+        self.durable
+    }
+
+    async fn send_decoy(&self) -> Result<(), SendError> {
+        if let Some(error) = *self.refusal.lock().unwrap() {
+            return Err(error());
+        }
+        *self.decoys.lock().unwrap() += 1;
+        Ok(())
     }
 
     fn status(&self) -> SenderStatus {

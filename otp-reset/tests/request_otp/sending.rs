@@ -2,7 +2,7 @@
 
 use crate::common::{self, Harness, JOHN, RecordingSender, SITI};
 use http::StatusCode;
-use otp_reset::{Policy, SenderState};
+use otp_reset::{Policy, SendError, SenderState};
 
 #[tokio::test]
 async fn while_the_sender_cannot_send_every_phone_gets_503() {
@@ -62,4 +62,44 @@ async fn a_full_queue_refuses_with_503() {
     assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(refused.error(), "busy");
     assert!(refused.headers.contains_key("retry-after"));
+}
+
+#[tokio::test]
+async fn a_durable_queue_holds_the_code_before_the_answer_and_a_decoy_for_a_stranger() {
+    let sender = RecordingSender::durable();
+    let h = Harness::with_sender(Policy::default(), sender.clone());
+    let known = h.request_otp(JOHN).await;
+    assert_eq!(known.status, StatusCode::OK);
+    // Handed off before the answer: nothing to wait for.
+    assert_eq!(sender.sent().len(), 1);
+    assert_eq!(sender.decoys(), 0);
+    let unknown = h.request_otp(("Jane Roe", "081399998888")).await;
+    assert_eq!(unknown.status, StatusCode::OK);
+    assert_eq!(sender.sent().len(), 1, "a stranger's pair sends nothing");
+    assert_eq!(sender.decoys(), 1, "but hands a decoy to the queue");
+    assert_eq!(
+        known.body["message"], unknown.body["message"],
+        "both pairs are answered alike"
+    );
+}
+
+#[tokio::test]
+async fn a_full_or_unreachable_durable_queue_answers_every_pair_alike() {
+    for (error, code) in [
+        ((|| SendError::QueueFull) as fn() -> SendError, "busy"),
+        (
+            || SendError::Failed("connection refused".into()),
+            "sender_unavailable",
+        ),
+    ] {
+        let sender = RecordingSender::durable();
+        sender.refuse_with(error);
+        let h = Harness::with_sender(Policy::default(), sender.clone());
+        let known = h.request_otp(JOHN).await;
+        let unknown = h.request_otp(("Jane Roe", "081399998888")).await;
+        assert_eq!(known.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(known.error(), code);
+        assert_eq!(known.body, unknown.body);
+        assert!(known.headers.contains_key("retry-after"));
+    }
 }
