@@ -20,6 +20,9 @@ use tower::ServiceExt;
 pub const JOHN: (&str, &str) = ("John Doe", "081234567890");
 pub const SITI: (&str, &str) = ("Siti Rahma", "081298765432");
 
+/// Makes the error a refusing sender fails with.
+type Refusal = fn() -> SendError;
+
 /// A sender that records what it is asked to send; it can be set to any state, or made to hold
 /// every send until released.
 #[derive(Clone, Debug)]
@@ -38,7 +41,7 @@ pub struct RecordingSender {
     /// Decoys it was handed.
     decoys: Arc<Mutex<usize>>,
     /// The error every send and decoy fails with, when set.
-    refusal: Arc<Mutex<Option<fn() -> SendError>>>,
+    refusal: Arc<Mutex<Option<Refusal>>>,
 }
 
 impl RecordingSender {
