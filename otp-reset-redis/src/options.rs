@@ -21,6 +21,7 @@ pub struct RedisOptions {
     pub(crate) connect_timeout: Duration,
     pub(crate) response_timeout: Duration,
     pub(crate) max_in_flight: usize,
+    pub(crate) expiry_margin: Duration,
 }
 
 impl RedisOptions {
@@ -33,6 +34,9 @@ impl RedisOptions {
     /// Commands waiting for an answer at once, unless set; more wait their turn.
     pub const DEFAULT_MAX_IN_FLIGHT: usize = 1024;
 
+    /// How long a key outlives the last instant anything in it limits anything, unless set.
+    pub const DEFAULT_EXPIRY_MARGIN: Duration = Duration::from_secs(5);
+
     /// Options for the Redis at `url` (`redis://` or `rediss://` for TLS; a password and a
     /// database number go in the URL as usual), with the defaults.
     pub fn new(url: impl Into<String>) -> Self {
@@ -42,6 +46,7 @@ impl RedisOptions {
             connect_timeout: Self::DEFAULT_CONNECT_TIMEOUT,
             response_timeout: Self::DEFAULT_RESPONSE_TIMEOUT,
             max_in_flight: Self::DEFAULT_MAX_IN_FLIGHT,
+            expiry_margin: Self::DEFAULT_EXPIRY_MARGIN,
         }
     }
 
@@ -69,6 +74,14 @@ impl RedisOptions {
         self
     }
 
+    /// How long a phone's key outlives the last instant anything in it limits anything: room
+    /// for the clocks of the servers (which give every `now`) and of Redis (which expires the
+    /// key) to disagree.
+    pub fn with_expiry_margin(mut self, margin: Duration) -> Self {
+        self.expiry_margin = margin;
+        self
+    }
+
     /// The key prefix.
     pub fn key_prefix(&self) -> &str {
         &self.key_prefix
@@ -88,6 +101,7 @@ impl fmt::Debug for RedisOptions {
             .field("connect_timeout", &self.connect_timeout)
             .field("response_timeout", &self.response_timeout)
             .field("max_in_flight", &self.max_in_flight)
+            .field("expiry_margin", &self.expiry_margin)
             .finish()
     }
 }

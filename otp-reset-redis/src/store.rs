@@ -62,6 +62,7 @@ pub struct RedisOtpStore {
     link: Link,
     prefix: Arc<str>,
     settings: Option<ServerSettings>,
+    expiry_margin_ms: u64,
     purge_cursor: Arc<std::sync::Mutex<u64>>,
 }
 
@@ -102,6 +103,7 @@ impl RedisOtpStore {
             link,
             prefix: options.key_prefix.into(),
             settings,
+            expiry_margin_ms: codec::ms(options.expiry_margin),
             purge_cursor: Arc::new(std::sync::Mutex::new(0)),
         })
     }
@@ -141,8 +143,9 @@ impl RedisOtpStore {
         &self,
         script: &'static Script,
         key: String,
-        args: Vec<String>,
+        mut args: Vec<String>,
     ) -> Result<Value, CallError> {
+        args.push(self.expiry_margin_ms.to_string());
         self.link
             .run(|mut conn| async move {
                 let mut invocation = script.key(key);

@@ -1,4 +1,5 @@
 //! The `otp_reset` conformance suite against a real Redis, each test under its own key prefix.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

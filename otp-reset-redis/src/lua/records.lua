@@ -18,9 +18,9 @@
 
 local key = KEYS[1]
 
--- How long past the last instant anything limits the key lives on: a store call's `now` may
--- lag Redis's clock by a little.
-local MARGIN_MS = 60000
+-- How long past the last instant anything limits it the key lives on, in ms (the last ARGV of
+-- every script): server clocks may disagree by a little.
+local MARGIN_MS = tonumber(ARGV[#ARGV])
 
 -- `OtpRules`, in ms, from ARGV[first..first+7].
 local R = {}

@@ -1,5 +1,5 @@
 
--- `PhoneLedger::restore`. ARGV: 1 now, 2 the code's JSON as `consume` returned it.
+-- `PhoneLedger::restore`. ARGV: 1 now, 2 the code's JSON as `consume` returned it, 3 margin.
 -- Returns 1 when put back, 0 otherwise. Takes no rules: the key keeps the expiry the last step
 -- gave it, made long enough for the code.
 local now = tonumber(ARGV[1])

@@ -1,6 +1,6 @@
 //! What the crate's tests share: the real Redis, a unique prefix per test, and cleanup.
 
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -83,11 +83,15 @@ pub struct TestStore {
 
 impl TestStore {
     pub async fn new() -> Self {
+        Self::with_options(|options| options).await
+    }
+
+    /// A store with options changed by `change` (the URL and prefix are set already).
+    pub async fn with_options(change: impl FnOnce(RedisOptions) -> RedisOptions) -> Self {
         require_redis();
         let prefix = unique_prefix();
-        let store = RedisOtpStore::connect(RedisOptions::new(redis_url()).with_key_prefix(&prefix))
-            .await
-            .unwrap();
+        let options = change(RedisOptions::new(redis_url()).with_key_prefix(&prefix));
+        let store = RedisOtpStore::connect(options).await.unwrap();
         Self { store, prefix }
     }
 }
@@ -145,5 +149,25 @@ impl OtpStore for TestStore {
 
     async fn purge_expired(&self, now: Timestamp, rules: &OtpRules) -> Result<usize, StoreError> {
         self.store.purge_expired(now, rules).await
+    }
+}
+
+pub fn phone(n: u64) -> PhoneNumber {
+    PhoneNumber::from_u64(6_281_300_000_000 + n).unwrap()
+}
+
+pub fn now() -> Timestamp {
+    use otp_reset::Clock;
+    otp_reset::SystemClock.now()
+}
+
+/// A code for user "1", with digest bytes all `byte`.
+pub fn new_code(byte: u8) -> NewCode {
+    NewCode {
+        otp_id: otp_reset::OtpId::generate(),
+        digest: Digest::from_bytes([byte; 32]),
+        user_id: Some(otp_reset::UserId("1".into())),
+        pair: otp_reset::store::PairKey::from_u64(1),
+        lang: otp_reset::Lang::En,
     }
 }
