@@ -178,3 +178,61 @@ pub(crate) fn bytes(value: Option<&Value>) -> Result<&[u8], CallError> {
         ))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn record() -> CodeRecord {
+        CodeRecord {
+            otp_id: OtpId::from_u64((1 << 53) - 1),
+            digest: Digest::from_bytes([0xab; 32]),
+            user_id: Some(UserId("42".into())),
+            lang: Lang::En,
+            issued_at: Timestamp::from_millis(1_764_536_000_123),
+            expires_at: Timestamp::from_millis(1_764_536_900_123),
+            attempts: [(ClientKey::from_u64(u64::MAX), 2), (ClientKey::UNKNOWN, 1)]
+                .into_iter()
+                .collect(),
+            verified: true,
+            reset_token: Some(Digest::from_bytes([7; 32])),
+        }
+    }
+
+    #[test]
+    fn a_code_reads_back_as_written() {
+        let json = code_to_json(&record()).unwrap();
+        assert_eq!(code_from_json(json.as_bytes()).unwrap(), record());
+    }
+
+    #[test]
+    fn cjsons_empty_object_reads_as_no_attempts() {
+        let json = r#"{"id":"5","d":"0000000000000000000000000000000000000000000000000000000000000000","l":"id","i":1,"e":2,"a":{},"v":false}"#;
+        let code = code_from_json(json.as_bytes()).unwrap();
+        assert_eq!(code.attempts.total(), 0);
+        assert_eq!(code.user_id, None);
+        assert_eq!(code.reset_token, None);
+    }
+
+    #[test]
+    fn unreadable_codes_are_corrupt() {
+        for json in [
+            r#"{"id":"x"}"#,
+            "not json",
+            r#"{"id":"5","d":"zz","l":"id","i":1,"e":2,"a":[],"v":false}"#,
+        ] {
+            assert!(matches!(
+                code_from_json(json.as_bytes()),
+                Err(CallError::Corrupt(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn durations_are_capped_to_stay_exact_in_lua() {
+        assert_eq!(ms(Duration::from_millis(1500)), 1500);
+        assert_eq!(ms(Duration::MAX), MAX_MS);
+    }
+}
