@@ -21,14 +21,27 @@ async fn an_unreadable_record_is_corrupt() {
         .query(&mut conn)
         .unwrap();
     let rules = OtpRules::DEFAULT;
-    let issued = test.store.issue(&phone(1), new_code(1), now(), &rules).await;
+    let issued = test
+        .store
+        .issue(&phone(1), new_code(1), now(), &rules)
+        .await;
     assert!(matches!(issued, Err(StoreError::Corrupt(_))), "{issued:?}");
     let digest = Digest::from_bytes([1; 32]);
     let verified = test
         .store
-        .verify(&phone(1), ClientKey::UNKNOWN, &digest, &digest, now(), &rules)
+        .verify(
+            &phone(1),
+            ClientKey::UNKNOWN,
+            &digest,
+            &digest,
+            now(),
+            &rules,
+        )
         .await;
-    assert!(matches!(verified, Err(StoreError::Corrupt(_))), "{verified:?}");
+    assert!(
+        matches!(verified, Err(StoreError::Corrupt(_))),
+        "{verified:?}"
+    );
     // Not an outage: the store still takes changes on other phones.
     assert!(test.store.failure().is_none());
 }
