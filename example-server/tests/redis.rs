@@ -109,6 +109,37 @@ async fn the_flow_runs_on_redis() {
     server.stop();
 }
 
+#[tokio::test]
+async fn a_code_asked_of_one_instance_is_checked_by_another() {
+    let prefix = Prefix::new();
+    let url = redis_url();
+    let settings = [
+        ("OTP_STORE", url.as_str()),
+        ("REDIS_KEY_PREFIX", prefix.0.as_str()),
+        ("OTP_SECRET", SECRET),
+    ];
+    let first = Server::start(&demo_data("redis-two-a"), &settings).await;
+    let second = Server::start(&demo_data("redis-two-b"), &settings).await;
+    let code = first.request_code(JOHN.0, JOHN.1).await;
+    // The cooldown is shared too.
+    let (status, body) = second
+        .post(
+            "/api/forgot-password/request-otp",
+            json!({ "nama": JOHN.0, "noHp": JOHN.1 }),
+        )
+        .await;
+    assert_eq!(status, 429, "{body}");
+    let (status, body) = second
+        .post(
+            "/api/forgot-password/verify-otp",
+            json!({ "noHp": JOHN.1, "otp": code }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    first.stop();
+    second.stop();
+}
+
 #[test]
 fn a_redis_store_needs_otp_secret() {
     let url = redis_url();
