@@ -25,7 +25,8 @@ pub fn router(state: AppState, config: &Config) -> Router {
     let limit = ClientLimit::new(
         config.client_rate_limit_per_min,
         config.trusted_proxies.clone(),
-    );
+    )
+    .map(|limit| limit.shared_through(&state.stores.otps));
     let openapi = crate::openapi::router(&state.flow, config);
     let mut api = Router::new()
         .merge(flow::router(state.flow.clone()))

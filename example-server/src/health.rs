@@ -17,18 +17,18 @@ where
     Router::new().route("/healthz", get(healthz))
 }
 
-/// `{"status":"ok"}`, or 503 while a store cannot take changes (the data file on a full disk:
-/// every change is refused then, so a load balancer should take the server out); 200 again by
-/// itself once it can.
+/// `{"status":"ok"}`, or 503 while a store cannot take changes (the data file on a full disk,
+/// a Redis that is down: every change is refused then, so a load balancer should take the
+/// server out); 200 again by itself once it can.
 async fn healthz(State(stores): State<Stores>) -> Response {
     match stores.failure() {
         None => axum::Json(serde_json::json!({ "status": "ok" })).into_response(),
         Some(reason) => {
-            tracing::error!(%reason, "unhealthy: the data file cannot be written");
+            tracing::error!(%reason, "unhealthy: a store cannot take changes");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
                 axum::Json(
-                    serde_json::json!({ "status": "failing", "reason": "the data file cannot be written right now" }),
+                    serde_json::json!({ "status": "failing", "reason": "a store cannot take changes right now" }),
                 ),
             )
                 .into_response()

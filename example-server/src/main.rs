@@ -19,6 +19,7 @@ use example_server::stores::{Otps, Stores, Users};
 use example_server::{Config, secret, serve};
 use otp_reset::{CodeHasher, ConsoleSender, ForgotPassword, MemoryOtpStore, Sender};
 use otp_reset_json::{JsonStore, StoreOptions};
+use otp_reset_redis::{RedisOptions, RedisOtpStore};
 use otp_reset_whatsapp::{Adapter, WhatsAppConfig, WhatsAppSender};
 use tracing_subscriber::EnvFilter;
 
@@ -94,15 +95,29 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     };
     let stores = Stores {
         users: Users::Json(store.clone()),
-        otps: match config.otp_store {
+        otps: match config.otp_store.kind()? {
             OtpStoreKind::DataFile => Otps::Json(store.clone()),
             OtpStoreKind::Memory => Otps::Memory(Arc::new(MemoryOtpStore::with_stand_in_capacity(
                 config.otp_stand_in_capacity,
             ))),
+            OtpStoreKind::Redis(url) => {
+                let options = RedisOptions::new(url).with_key_prefix(&config.redis_key_prefix);
+                let redis = RedisOtpStore::connect(options)
+                    .await
+                    .map_err(|e| format!("invalid setting OTP_STORE: {e}"))?;
+                tracing::info!(prefix = %config.redis_key_prefix, "codes and limits in Redis");
+                Otps::Redis(redis)
+            }
         },
+    };
+    // Redis expires codes and counters by itself; a periodic purge would only scan it.
+    let purge_interval = match stores.otps {
+        Otps::Redis(_) => None,
+        _ => Some(Duration::from_secs(60)),
     };
     let forgot_password =
         ForgotPassword::builder(stores.users.clone(), stores.otps.clone(), sender)
+            .with_purge_interval(purge_interval)
             .with_policy(policy)
             .with_secret(&secret)
             .build()?;

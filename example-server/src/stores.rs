@@ -12,6 +12,7 @@ use otp_reset::{
     OtpStore, PhoneNumber, Proof, StoreError, Timestamp, User, UserId, UserStore, VerifyOutcome,
 };
 use otp_reset_json::JsonStore;
+use otp_reset_redis::RedisOtpStore;
 
 /// Runs `$call` with `$store` bound to the user store inside `$users`, whichever it is.
 macro_rules! on_user_store {
@@ -28,6 +29,7 @@ macro_rules! on_otp_store {
         match $otps {
             Otps::Json($store) => $call,
             Otps::Memory($store) => $call,
+            Otps::Redis($store) => $call,
         }
     };
 }
@@ -47,6 +49,8 @@ pub enum Otps {
     /// The process's memory: lost at a restart, with the per-phone limits. Shared, as the
     /// JSON store's clones share their file.
     Memory(Arc<MemoryOtpStore>),
+    /// Redis: shared by every server instance that points at it.
+    Redis(RedisOtpStore),
 }
 
 impl Users {
@@ -74,6 +78,7 @@ impl Otps {
         match self {
             Self::Json(store) => store.failure(),
             Self::Memory(_) => None,
+            Self::Redis(store) => store.failure(),
         }
     }
 }

@@ -6,6 +6,10 @@
 //! a /56, a business a /48), so the wider networks are counted too, each with a larger quota:
 //! a client is refused when its /64, its /56 or its /48 is over its own. See [`WIDER_NETWORKS`].
 //!
+//! With the codes in Redis, the limit is counted in Redis too ([`ClientLimit::shared_through`]),
+//! so that it holds across every server instance; while Redis does not answer, each request is
+//! counted in this process instead, so an outage neither opens nor closes the door.
+//!
 //! [RIPE-690]: https://www.ripe.net/publications/docs/ripe-690/
 
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
@@ -21,7 +25,11 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use http::HeaderMap;
 use ipnet::IpNet;
 
+use otp_reset_redis::RedisRateLimiter;
+
 use crate::answer::{Text, failure};
+use crate::stores::Otps;
+use shared::SharedLimit;
 
 /// An IPv6 network wider than a client's /64 that is counted as a whole.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,6 +75,8 @@ fn network(ip: Ipv6Addr, prefix: u8) -> IpAddr {
 pub struct ClientLimit {
     limiters: Arc<Limiters>,
     clients: Clients,
+    shared: Option<SharedLimit>,
+    per_minute: u32,
 }
 
 /// One keyed limiter per width: clients, then each of [`WIDER_NETWORKS`].
@@ -104,7 +114,38 @@ impl ClientLimit {
         Some(Self {
             limiters,
             clients: Clients::new(trusted_proxies),
+            shared: None,
+            per_minute: per_minute.get(),
         })
+    }
+
+    /// Counts the limit in the Redis that holds the codes, when they are in Redis, so that it
+    /// holds across every server instance (the same quotas); the in-process limit stays the
+    /// fallback for requests that Redis does not answer in time.
+    pub fn shared_through(mut self, otps: &Otps) -> Self {
+        if let Otps::Redis(store) = otps {
+            self.shared = Some(SharedLimit::new(
+                RedisRateLimiter::from_store(store),
+                self.per_minute,
+            ));
+        }
+        self
+    }
+
+    /// Whether the limit is counted in Redis.
+    pub fn is_shared(&self) -> bool {
+        self.shared.is_some()
+    }
+
+    /// [`ClientLimit::check`] in Redis when the limit is shared, in this process otherwise and
+    /// while Redis does not answer.
+    pub async fn check_shared(&self, client: IpAddr) -> Result<(), Duration> {
+        if let Some(shared) = &self.shared
+            && let Some(decision) = shared.check(client).await
+        {
+            return decision;
+        }
+        self.check(client)
     }
 
     /// The client's address: the peer, unless the peer is a trusted proxy; then the nearest
@@ -232,7 +273,7 @@ pub(crate) async fn limit(
         .extensions()
         .get::<otp_reset::ClientAddress>()
         .map_or_else(|| limit.client(peer.ip(), request.headers()), |a| a.0);
-    match limit.check(client) {
+    match limit.check_shared(client).await {
         Ok(()) => next.run(request).await,
         Err(wait) => {
             let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
@@ -243,5 +284,6 @@ pub(crate) async fn limit(
     }
 }
 
+mod shared;
 #[cfg(test)]
 mod tests;

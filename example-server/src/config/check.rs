@@ -90,6 +90,23 @@ impl Config {
                 ),
             });
         }
+        if matches!(self.otp_store.kind()?, super::OtpStoreKind::Redis(_)) {
+            if self.otp_secret.is_none() {
+                return Err(ConfigError {
+                    setting: "OTP_SECRET",
+                    problem: "required when OTP_STORE is a Redis URL: every instance must key \
+                              code digests with the same secret (the secret kept beside the \
+                              data file is this machine's only)"
+                        .into(),
+                });
+            }
+            if self.redis_key_prefix.is_empty() {
+                return Err(ConfigError {
+                    setting: "REDIS_KEY_PREFIX",
+                    problem: "must not be empty".into(),
+                });
+            }
+        }
         for origin in &self.cors_origins {
             let valid = origin == "*"
                 || http::HeaderValue::from_str(origin).is_ok()

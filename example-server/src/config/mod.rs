@@ -1,5 +1,6 @@
 //! The server's settings: flags with environment equivalents, checked once at start.
 
+use std::fmt;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
@@ -81,10 +82,21 @@ pub struct Config {
     pub otp_sender: SenderKind,
 
     /// Where codes and the per-phone limits live: `data-file` with the users (kept across
-    /// restarts), or `memory` (no write per step, but a restart forgets the codes in flight and
-    /// the limits).
-    #[arg(long, env = "OTP_STORE", value_enum, default_value_t = OtpStoreKind::DataFile)]
-    pub otp_store: OtpStoreKind,
+    /// restarts), `memory` (no write per step, but a restart forgets the codes in flight and
+    /// the limits), or a `redis://` or `rediss://` URL (shared by every instance that points at
+    /// it; the per-client request limit is then shared too, and OTP_SECRET is required).
+    #[arg(
+        long,
+        env = "OTP_STORE",
+        default_value = "data-file",
+        hide_env_values = true
+    )]
+    pub otp_store: OtpStoreSetting,
+
+    /// The prefix of every Redis key, when OTP_STORE is a Redis URL (several sites can share
+    /// one Redis).
+    #[arg(long, env = "REDIS_KEY_PREFIX", default_value = "otp-reset:")]
+    pub redis_key_prefix: String,
 
     /// Put the code in request-otp answers as `testOTP` (development only: it defeats the check).
     #[arg(long, env = "DEV_EXPOSE_OTP", default_value_t = false, num_args = 0..=1, default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
@@ -253,13 +265,97 @@ pub enum SenderKind {
     Whatsapp,
 }
 
-/// Where codes and the per-phone limits live.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+/// Where codes and the per-phone limits live, as [`OtpStoreSetting::kind`] reads `OTP_STORE`.
+#[derive(Clone, PartialEq, Eq)]
 pub enum OtpStoreKind {
     /// In the JSON data file, with the users.
     DataFile,
     /// In the process's memory.
     Memory,
+    /// In the Redis at this URL (`redis://` or `rediss://`).
+    Redis(String),
+}
+
+impl fmt::Debug for OtpStoreKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::DataFile => f.write_str("DataFile"),
+            Self::Memory => f.write_str("Memory"),
+            Self::Redis(url) => write!(f, "Redis({})", otp_reset_redis::redacted_url(url)),
+        }
+    }
+}
+
+/// `OTP_STORE` as given: read by [`OtpStoreSetting::kind`] when the settings are checked, so
+/// that a bad value is reported with the setting's name and never echoes a password that was
+/// in a URL (clap would quote the whole value).
+#[derive(Clone, PartialEq, Eq)]
+pub struct OtpStoreSetting(String);
+
+impl std::str::FromStr for OtpStoreSetting {
+    type Err = std::convert::Infallible;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Ok(Self(text.to_owned()))
+    }
+}
+
+impl fmt::Debug for OtpStoreSetting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&otp_reset_redis::redacted_url(&self.0))
+    }
+}
+
+impl fmt::Display for OtpStoreSetting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&otp_reset_redis::redacted_url(&self.0))
+    }
+}
+
+impl OtpStoreSetting {
+    /// The store this names: `data-file`, `memory`, or a `redis://` / `rediss://` URL with a
+    /// host.
+    ///
+    /// ```
+    /// use example_server::config::{OtpStoreKind, OtpStoreSetting};
+    ///
+    /// let setting: OtpStoreSetting = "redis://:pw@cache:6379/1".parse()?;
+    /// assert!(matches!(setting.kind(), Ok(OtpStoreKind::Redis(_))));
+    /// let bad: OtpStoreSetting = "redis://:pw@".parse()?;
+    /// assert!(!bad.kind().unwrap_err().to_string().contains("pw"));
+    /// # Ok::<(), std::convert::Infallible>(())
+    /// ```
+    pub fn kind(&self) -> Result<OtpStoreKind, ConfigError> {
+        let text = self.0.trim();
+        match text {
+            "data-file" => return Ok(OtpStoreKind::DataFile),
+            "memory" => return Ok(OtpStoreKind::Memory),
+            _ => {}
+        }
+        let problem = |problem: String| ConfigError {
+            setting: "OTP_STORE",
+            problem,
+        };
+        let Some((scheme, rest)) = text.split_once("://") else {
+            return Err(problem(
+                "use data-file, memory, or a redis:// or rediss:// URL".into(),
+            ));
+        };
+        if scheme != "redis" && scheme != "rediss" {
+            return Err(problem(format!(
+                "{scheme}:// is not supported: use data-file, memory, or a redis:// or rediss:// URL"
+            )));
+        }
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+        let host = authority.rsplit('@').next().unwrap_or("");
+        if host.is_empty() || host.starts_with(':') {
+            return Err(problem(format!(
+                "{} names no host",
+                otp_reset_redis::redacted_url(text)
+            )));
+        }
+        Ok(OtpStoreKind::Redis(text.to_owned()))
+    }
 }
 
 fn parse_net(text: &str) -> Result<IpNet, String> {

@@ -71,6 +71,7 @@ impl Server {
             "http",
             reqwest::Client::new(),
             false,
+            true,
         )
         .await
     }
@@ -79,7 +80,31 @@ impl Server {
     /// reads), as when an operator runs the server by hand: what the server prints only for a
     /// person at a terminal (the WhatsApp QR code) lands in [`Server::output`].
     pub async fn start_on_terminal(data_file: &Path, env: &[(&str, &str)]) -> Server {
-        Self::spawn(&[], data_file, env, "http", reqwest::Client::new(), true).await
+        Self::spawn(
+            &[],
+            data_file,
+            env,
+            "http",
+            reqwest::Client::new(),
+            true,
+            true,
+        )
+        .await
+    }
+
+    /// As [`Server::start`], waiting only until the server answers at all (its `/healthz` may
+    /// say 503: a store it runs on is down).
+    pub async fn start_unhealthy(data_file: &Path, env: &[(&str, &str)]) -> Server {
+        Self::spawn(
+            &[],
+            data_file,
+            env,
+            "http",
+            reqwest::Client::new(),
+            false,
+            false,
+        )
+        .await
     }
 
     /// As [`Server::start`], serving `scheme` and answering to `client`.
@@ -89,7 +114,7 @@ impl Server {
         scheme: &'static str,
         client: reqwest::Client,
     ) -> Server {
-        Self::spawn(&[], data_file, env, scheme, client, false).await
+        Self::spawn(&[], data_file, env, scheme, client, false, true).await
     }
 
     async fn spawn(
@@ -99,6 +124,7 @@ impl Server {
         scheme: &'static str,
         client: reqwest::Client,
         terminal: bool,
+        healthy: bool,
     ) -> Server {
         let port = free_port();
         let binary = env!("CARGO_BIN_EXE_example-server");
@@ -171,15 +197,16 @@ impl Server {
             output,
             client,
         };
-        server.wait_until_healthy().await;
+        server.wait_until_healthy(healthy).await;
         server
     }
 
-    async fn wait_until_healthy(&self) {
+    /// Waits until `/healthz` says 200 (or, unless `healthy`, answers at all).
+    async fn wait_until_healthy(&self, healthy: bool) {
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
             let response = self.client.get(self.url("/healthz")).send().await;
-            if response.is_ok_and(|r| r.status().is_success()) {
+            if response.is_ok_and(|r| r.status().is_success() || !healthy) {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;

@@ -165,8 +165,18 @@ impl ApiError {
 
     pub(crate) fn store(error: StoreError) -> Self {
         tracing::error!(target: "otp_reset", error = %error, source = ?std::error::Error::source(&error), "store failed");
-        Self::server_trouble()
+        match error {
+            // A store that is down or slow (a database, Redis) is usually back within seconds;
+            // say when to try again rather than leave clients guessing.
+            StoreError::Unavailable(_) => {
+                Self::server_trouble().with_retry_after(Self::STORE_RETRY_AFTER)
+            }
+            _ => Self::server_trouble(),
+        }
     }
+
+    /// When to try again after a store was unavailable.
+    const STORE_RETRY_AFTER: Duration = Duration::from_secs(5);
 
     pub(crate) fn password(error: PasswordError) -> Self {
         match error {
