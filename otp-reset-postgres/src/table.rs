@@ -169,9 +169,11 @@ impl Statements {
         let t = table.quoted_table();
         let [id, name, phone, password] = table.columns().map(quote);
         let touched = if touch { ", updated_at = now()" } else { "" };
+        // `u.` everywhere: a bare name in ORDER BY would name the output column, the id cast
+        // to text, and sort "20" before "7".
         let select = format!(
-            "SELECT {id}::text, {name}::text, {phone}::text, {password}::text FROM {t} \
-             WHERE {phone} = $1 ORDER BY {id} LIMIT 1"
+            "SELECT u.{id}::text, u.{name}::text, u.{phone}::text, u.{password}::text \
+             FROM {t} AS u WHERE u.{phone} = $1 ORDER BY u.{id} LIMIT 1"
         );
         Self {
             lock_by_phone: sql(format!("{select} FOR UPDATE")),
