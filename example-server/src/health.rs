@@ -17,19 +17,17 @@ where
     Router::new().route("/healthz", get(healthz))
 }
 
-/// `{"status":"ok"}`, or 503 while a store cannot take changes (the data file on a full disk:
-/// every change is refused then, so a load balancer should take the server out); 200 again by
-/// itself once it can.
+/// `{"status":"ok"}`, or 503 while a store cannot take changes (the data file on a full disk,
+/// the user database unreachable: every change is refused then, so a load balancer should take
+/// the server out); 200 again by itself once it can.
 async fn healthz(State(stores): State<Stores>) -> Response {
-    match stores.failure() {
+    match stores.failure().await {
         None => axum::Json(serde_json::json!({ "status": "ok" })).into_response(),
-        Some(reason) => {
-            tracing::error!(%reason, "unhealthy: the data file cannot be written");
+        Some(failure) => {
+            tracing::error!(reason = %failure.detail, "unhealthy: {}", failure.public);
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                axum::Json(
-                    serde_json::json!({ "status": "failing", "reason": "the data file cannot be written right now" }),
-                ),
+                axum::Json(serde_json::json!({ "status": "failing", "reason": failure.public })),
             )
                 .into_response()
         }
