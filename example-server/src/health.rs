@@ -18,18 +18,16 @@ where
 }
 
 /// `{"status":"ok"}`, or 503 while a store cannot take changes (the data file on a full disk,
-/// a Redis that is down: every change is refused then, so a load balancer should take the
-/// server out); 200 again by itself once it can.
+/// a code store or user database that cannot be reached: every change is refused then, so a
+/// load balancer should take the server out); 200 again by itself once it can.
 async fn healthz(State(stores): State<Stores>) -> Response {
-    match stores.failure() {
+    match stores.failure().await {
         None => axum::Json(serde_json::json!({ "status": "ok" })).into_response(),
-        Some(reason) => {
-            tracing::error!(%reason, "unhealthy: a store cannot take changes");
+        Some(failure) => {
+            tracing::error!(reason = %failure.detail, "unhealthy: {}", failure.public);
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                axum::Json(
-                    serde_json::json!({ "status": "failing", "reason": "a store cannot take changes right now" }),
-                ),
+                axum::Json(serde_json::json!({ "status": "failing", "reason": failure.public })),
             )
                 .into_response()
         }

@@ -13,12 +13,13 @@ use std::time::Duration;
 use clap::Parser;
 use example_server::admin::QrAccess;
 use example_server::app;
-use example_server::config::{OtpStoreKind, SenderKind};
+use example_server::config::{OtpStoreKind, SenderKind, UserStoreKind};
 use example_server::state::AppState;
 use example_server::stores::{Otps, Stores, Users};
 use example_server::{Config, secret, serve};
-use otp_reset::{CodeHasher, ConsoleSender, ForgotPassword, MemoryOtpStore, Sender};
+use otp_reset::{CodeHasher, ConsoleSender, ForgotPassword, MemoryOtpStore, Passwords, Sender};
 use otp_reset_json::{JsonStore, StoreOptions};
+use otp_reset_postgres::{PgStoreOptions, PgUserStore};
 use otp_reset_redis::{RedisOptions, RedisOtpStore};
 use otp_reset_whatsapp::{Adapter, WhatsAppConfig, WhatsAppSender};
 use tracing_subscriber::EnvFilter;
@@ -60,6 +61,10 @@ fn main() -> ExitCode {
 
 async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     config.check()?;
+    let user_store = config.user_store()?;
+    if let (Some(path), UserStoreKind::Postgres(options)) = (&config.import_users, &user_store) {
+        return import_users(&config, path, options).await;
+    }
     let policy = config.policy()?;
     let secret = match &config.otp_secret {
         Some(secret) => Zeroizing::new(secret.as_bytes().to_vec()),
@@ -93,8 +98,12 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         }),
         _ => None,
     };
+    let users = match user_store {
+        UserStoreKind::DataFile => Users::Json(store.clone()),
+        UserStoreKind::Postgres(options) => Users::Postgres(postgres_users(*options).await?),
+    };
     let stores = Stores {
-        users: Users::Json(store.clone()),
+        users,
         otps: match config.otp_store.kind()? {
             OtpStoreKind::DataFile => Otps::Json(store.clone()),
             OtpStoreKind::Memory => Otps::Memory(Arc::new(MemoryOtpStore::with_stand_in_capacity(
@@ -123,8 +132,11 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
             .build()?;
     store.set_fold_delay(config.data_file_fold_delay());
     // An old file's plain-text passwords, hashed one at a time through the service's bounded
-    // hasher, so that logins and resets keep their turn.
-    tokio::spawn(store.upgrade_plain_passwords(forgot_password.passwords().clone()));
+    // hasher, so that logins and resets keep their turn. (Users in PostgreSQL have theirs
+    // upgraded at their next login.)
+    if matches!(stores.users, Users::Json(_)) {
+        tokio::spawn(store.upgrade_plain_passwords(forgot_password.passwords().clone()));
+    }
     let flow = forgot_password.clone();
     let app = app::router(AppState::new(forgot_password, stores, qr, &config), &config);
     let limits = serve::Limits::from_config(&config)?;
@@ -167,6 +179,81 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     tracing::info!("folding the journal into the data file");
     store.close()?;
     Ok(())
+}
+
+/// The users in PostgreSQL: connected, the table checked, and the default table migrated.
+async fn postgres_users(options: PgStoreOptions) -> Result<PgUserStore, String> {
+    let users = PgUserStore::connect(options).await.map_err(|e| {
+        format!(
+            "USER_STORE: cannot use the user database: {}",
+            with_sources(&e)
+        )
+    })?;
+    users.migrate().await.map_err(|e| {
+        format!(
+            "USER_STORE: cannot migrate the user table: {}",
+            with_sources(&e)
+        )
+    })?;
+    tracing::info!(table = users.table().table(), "users in PostgreSQL");
+    Ok(users)
+}
+
+/// `--import-users`: the users of a JSON data file into PostgreSQL, then exit. Prints counts,
+/// never a password.
+async fn import_users(
+    config: &Config,
+    path: &std::path::Path,
+    options: &PgStoreOptions,
+) -> Result<(), Box<dyn std::error::Error>> {
+    // The file is opened as the server opens it (so not while a server runs on it), with the
+    // same secret, so that whatever the store rewrites in it stays valid for the server.
+    let secret = match &config.otp_secret {
+        Some(secret) => Zeroizing::new(secret.as_bytes().to_vec()),
+        None => secret::load_or_create(path).map_err(|e| {
+            format!(
+                "cannot keep the server secret beside {}: {e}",
+                path.display()
+            )
+        })?,
+    };
+    let file = JsonStore::open(path, &CodeHasher::new(&secret)?)
+        .map_err(|e| format!("--import-users {}: {e}", path.display()))?;
+    let users = file.users();
+    let unreadable = file.user_count().saturating_sub(users.len());
+    file.close()?;
+    let store = postgres_users(options.clone()).await?;
+    let count = users.len();
+    let report = store
+        .import(users, &Passwords::default())
+        .await
+        .map_err(|e| {
+            format!(
+                "the import failed, nothing was changed: {}",
+                with_sources(&e)
+            )
+        })?;
+    println!(
+        "imported {count} users from {} into {}: {report}",
+        path.display(),
+        store.table().table()
+    );
+    if unreadable > 0 {
+        println!("left out {unreadable} users whose phone number is not a valid mobile number");
+    }
+    Ok(())
+}
+
+/// An error with its causes, `a: b: c`.
+fn with_sources(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// The WhatsApp sender's settings.

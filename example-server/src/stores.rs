@@ -12,6 +12,7 @@ use otp_reset::{
     OtpStore, PhoneNumber, Proof, StoreError, Timestamp, User, UserId, UserStore, VerifyOutcome,
 };
 use otp_reset_json::JsonStore;
+use otp_reset_postgres::PgUserStore;
 use otp_reset_redis::RedisOtpStore;
 
 /// Runs `$call` with `$store` bound to the user store inside `$users`, whichever it is.
@@ -19,6 +20,7 @@ macro_rules! on_user_store {
     ($users:expr, $store:ident => $call:expr) => {
         match $users {
             Users::Json($store) => $call,
+            Users::Postgres($store) => $call,
         }
     };
 }
@@ -39,6 +41,8 @@ macro_rules! on_otp_store {
 pub enum Users {
     /// The JSON data file.
     Json(JsonStore),
+    /// A PostgreSQL table, shared by several instances.
+    Postgres(PgUserStore),
 }
 
 /// Where the server's codes and per-phone limits live.
@@ -67,18 +71,54 @@ impl Users {
     }
 
     /// Why the store cannot take changes right now, if it cannot.
-    pub fn failure(&self) -> Option<String> {
-        on_user_store!(self, store => store.failure())
+    pub fn failure(&self) -> Option<Failure> {
+        match self {
+            Self::Json(store) => store.failure().map(Failure::data_file),
+            Self::Postgres(store) => store.failure().map(|detail| Failure {
+                public: "the user database cannot be reached right now",
+                detail,
+            }),
+        }
+    }
+
+    /// Asks a store that lives elsewhere whether it answers now, so that [`Users::failure`]
+    /// is current; a data file's faults are known without asking.
+    pub async fn check(&self) {
+        if let Self::Postgres(store) = self {
+            // The outcome lands in `failure`.
+            let _ = store.check().await;
+        }
+    }
+}
+
+/// Why a store cannot take changes: what a client may be told, and what the log gets.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    /// For the health check's answer: says which store, nothing of its internals.
+    pub public: &'static str,
+    /// For the log.
+    pub detail: String,
+}
+
+impl Failure {
+    fn data_file(detail: String) -> Self {
+        Self {
+            public: "the data file cannot be written right now",
+            detail,
+        }
     }
 }
 
 impl Otps {
     /// Why the store cannot take changes right now, if it cannot.
-    pub fn failure(&self) -> Option<String> {
+    pub fn failure(&self) -> Option<Failure> {
         match self {
-            Self::Json(store) => store.failure(),
+            Self::Json(store) => store.failure().map(Failure::data_file),
             Self::Memory(_) => None,
-            Self::Redis(store) => store.failure(),
+            Self::Redis(store) => store.failure().map(|detail| Failure {
+                public: "the code store cannot be reached right now",
+                detail,
+            }),
         }
     }
 }
@@ -93,8 +133,10 @@ pub struct Stores {
 }
 
 impl Stores {
-    /// Why the server cannot take changes right now: the first store that says so.
-    pub fn failure(&self) -> Option<String> {
+    /// Why the server cannot take changes right now: the first store that says so, after
+    /// asking the stores that live elsewhere.
+    pub async fn failure(&self) -> Option<Failure> {
+        self.users.check().await;
         self.users.failure().or_else(|| self.otps.failure())
     }
 }

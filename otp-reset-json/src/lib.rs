@@ -205,6 +205,35 @@ impl JsonStore {
         self.inner.lock().state.users.len()
     }
 
+    /// Every user with a usable phone number, in the file's order, as lookups return them (a
+    /// password as stored: a PHC string, or plain text from an old file): for copying the users
+    /// into another store. A user whose number does not parse is left out.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = std::env::temp_dir().join(format!("otp-reset-json-users-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir)?;
+    /// # let path = dir.join("data.json");
+    /// std::fs::write(&path, r#"{"users":[{"id":1,"nama":"John Doe","noHp":"081234567890","password":"password123"}],"otps":[]}"#)?;
+    /// let store = otp_reset_json::JsonStore::open(&path, &otp_reset::CodeHasher::new(&[7; 32])?)?;
+    /// let users = store.users();
+    /// assert_eq!(users.len(), 1);
+    /// assert_eq!(users[0].phone.digits(), "6281234567890");
+    /// # drop(store);
+    /// # std::fs::remove_dir_all(dir)?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn users(&self) -> Vec<User> {
+        let guarded = self.inner.lock();
+        guarded
+            .state
+            .users
+            .iter()
+            .filter_map(|user| user.phone.map(|phone| user.to_user(phone)))
+            .collect()
+    }
+
     /// Replaces a user's password with `phc` only if it is still `expected` (compare-and-set),
     /// durably. `Ok(false)` when no user has this id or the password changed meanwhile: an
     /// upgrade of an old password uses it so that it never overwrites a newer one.

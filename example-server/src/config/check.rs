@@ -70,6 +70,13 @@ impl Config {
 
     /// Checks the settings that the policy does not cover.
     pub fn check(&self) -> Result<(), ConfigError> {
+        let users = self.user_store()?;
+        if self.import_users.is_some() && matches!(users, super::UserStoreKind::DataFile) {
+            return Err(ConfigError {
+                setting: "USER_STORE",
+                problem: "--import-users needs USER_STORE=postgres://… to import into".into(),
+            });
+        }
         if self
             .admin_token
             .as_ref()

@@ -28,6 +28,41 @@ pub struct Config {
     #[arg(long, env = "DATA_FILE", default_value = "data/data.json")]
     pub data_file: PathBuf,
 
+    /// Where the users live: `data-file` (the JSON data file) or a PostgreSQL URL
+    /// (`postgres://user:password@host:5432/database`), shared by several instances. With the
+    /// default table, the server creates or updates it at start.
+    #[arg(
+        long,
+        env = "USER_STORE",
+        default_value = "data-file",
+        hide_env_values = true
+    )]
+    pub user_store: UserStoreSetting,
+
+    /// With USER_STORE=postgres://…: the schema the default table lives in (default: the
+    /// database's search_path).
+    #[arg(long, env = "POSTGRES_SCHEMA")]
+    pub postgres_schema: Option<String>,
+
+    /// With USER_STORE=postgres://…: the site's own user table (`table` or `schema.table`,
+    /// names as created, case-sensitive) instead of the default one; no migration runs.
+    #[arg(long, env = "POSTGRES_USER_TABLE")]
+    pub postgres_user_table: Option<String>,
+
+    /// With POSTGRES_USER_TABLE: its columns, `id,name,phone,password` (default those names).
+    /// The phone column holds E.164 digits without `+` (`6281234567890`).
+    #[arg(long, env = "POSTGRES_USER_COLUMNS")]
+    pub postgres_user_columns: Option<String>,
+
+    /// With USER_STORE=postgres://…: connections this instance holds at most (1 to 1000).
+    #[arg(long, env = "POSTGRES_MAX_CONNECTIONS", default_value_t = 10)]
+    pub postgres_max_connections: u32,
+
+    /// Import the users of this JSON data file into USER_STORE=postgres://… (upserting by
+    /// phone, plain-text passwords hashed), print what it did, and exit.
+    #[arg(long, value_name = "DATA_FILE")]
+    pub import_users: Option<PathBuf>,
+
     /// Seconds after a change that a small data file (under 8 MiB) is rewritten with it (the
     /// journal folded in), so other tools see it; a larger file waits until its journal is half
     /// its size, or a minute (or this, if longer). 1 to 3600.
@@ -366,5 +401,7 @@ fn parse_net(text: &str) -> Result<IpNet, String> {
 }
 
 mod check;
+mod user_store;
 
 pub use check::ConfigError;
+pub use user_store::{UserStoreKind, UserStoreSetting};
