@@ -19,6 +19,7 @@ use example_server::stores::{Otps, Stores, Users};
 use example_server::{Config, secret, serve};
 use otp_reset::{CodeHasher, ConsoleSender, ForgotPassword, MemoryOtpStore, Sender};
 use otp_reset_json::{JsonStore, StoreOptions};
+use otp_reset_queue::QueueSender;
 use otp_reset_whatsapp::{Adapter, WhatsAppConfig, WhatsAppSender};
 use tracing_subscriber::EnvFilter;
 
@@ -28,6 +29,8 @@ use tracing_subscriber::EnvFilter;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use zeroize::Zeroizing;
+
+mod worker;
 
 fn main() -> ExitCode {
     let config = Config::parse();
@@ -59,6 +62,9 @@ fn main() -> ExitCode {
 
 async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     config.check()?;
+    if config.queue.sender_worker {
+        return worker::run(&config).await;
+    }
     let policy = config.policy()?;
     let secret = match &config.otp_secret {
         Some(secret) => Zeroizing::new(secret.as_bytes().to_vec()),
@@ -83,6 +89,10 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
             let whatsapp = WhatsAppSender::start(whatsapp_config(&config)?)
                 .map_err(|e| format!("invalid setting OTP_SENDER=whatsapp: {e}"))?;
             (Arc::new(whatsapp.clone()), Some(whatsapp))
+        }
+        SenderKind::Queue => {
+            let queue = QueueSender::new(config.queue.options(&secret)?)?;
+            (Arc::new(queue), None)
         }
     };
     let qr = match (&whatsapp, &config.admin_token) {
@@ -155,7 +165,9 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
 }
 
 /// The WhatsApp sender's settings.
-fn whatsapp_config(config: &Config) -> Result<WhatsAppConfig, Box<dyn std::error::Error>> {
+pub(crate) fn whatsapp_config(
+    config: &Config,
+) -> Result<WhatsAppConfig, Box<dyn std::error::Error>> {
     let mut whatsapp = WhatsAppConfig::new()
         .with_url(config.whatsapp_url.clone())
         .with_chromium(config.chromium_path.clone())
@@ -178,7 +190,7 @@ fn whatsapp_config(config: &Config) -> Result<WhatsAppConfig, Box<dyn std::error
 }
 
 /// Resolves at the first SIGTERM or Ctrl-C.
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

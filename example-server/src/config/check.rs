@@ -70,6 +70,8 @@ impl Config {
 
     /// Checks the settings that the policy does not cover.
     pub fn check(&self) -> Result<(), ConfigError> {
+        self.queue
+            .check(self.otp_sender, self.otp_secret.as_deref())?;
         if self
             .admin_token
             .as_ref()
