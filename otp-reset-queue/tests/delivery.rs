@@ -253,3 +253,66 @@ async fn an_unreachable_redis_fails_the_send_instead_of_hanging() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sender_not_ready_yet_gets_the_message_again_once() {
+    let redis = TestRedis::new();
+    let queue = QueueSender::new(redis.options()).unwrap();
+    queue
+        .send(&phone(1), &code_message("135790", LONG))
+        .await
+        .unwrap();
+    let service = KeyedService::new(true, Lookup::Tells, Hang::Never);
+    service
+        .refuse
+        .store(3, std::sync::atomic::Ordering::Relaxed);
+    let worker = SenderWorker::new(redis.options(), service.clone(), worker_options()).unwrap();
+    let stats = worker.stats();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let running = tokio::spawn(async move {
+        worker
+            .run(async {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    wait_until("the message is sent", PATIENCE, || stats.sent() == 1).await;
+    let _ = stop.send(());
+    running.await.unwrap();
+    let delivered = service.delivered();
+    assert_eq!(delivered.len(), 1);
+    assert_eq!(delivered[0].2, "K1", "retried under the key first recorded");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_that_failed_after_creating_its_message_is_not_sent_again() {
+    let redis = TestRedis::new();
+    let queue = QueueSender::new(redis.options()).unwrap();
+    queue
+        .send(&phone(1), &code_message("864200", LONG))
+        .await
+        .unwrap();
+    let service = KeyedService::new(true, Lookup::Tells, Hang::Never);
+    service
+        .fail_after_creating
+        .store(1, std::sync::atomic::Ordering::Relaxed);
+    let worker = SenderWorker::new(redis.options(), service.clone(), worker_options()).unwrap();
+    let stats = worker.stats();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let running = tokio::spawn(async move {
+        worker
+            .run(async {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    // Left pending after the failure, the entry is claimed again after the claim timeout.
+    wait_until("the entry is settled", PATIENCE, || {
+        stats.already_sent() == 1
+    })
+    .await;
+    let _ = stop.send(());
+    running.await.unwrap();
+    assert_eq!(service.delivered().len(), 1, "delivered once");
+    assert_eq!(stats.sent(), 0);
+}

@@ -1,8 +1,9 @@
 //! The lease that lets one worker consume at a time, and the heartbeat that shows its
 //! sender's status to every instance.
 //!
-//! The lease is a key set with `SET NX PX` to the worker's id and renewed every heartbeat by a
-//! script that extends it only while it still holds the id. A worker counts its lease valid
+//! The lease is a key set to the worker's id with a TTL when it is free (`SET … PX` in a script
+//! that first reads it: `SET NX PX` in effect), and extended every heartbeat by the same script
+//! only while it still holds the id. A worker counts its lease valid
 //! until the renewal's start plus the TTL, by its own clock: Redis lets the key lapse no
 //! sooner, so two workers never both believe they hold it.
 
@@ -17,11 +18,18 @@ use crate::heartbeat;
 use crate::keys::Keys;
 use crate::link::Link;
 
-static RENEW: LazyLock<redis::Script> = LazyLock::new(|| {
+/// Takes the lease if it is free, or extends it if this worker holds it.
+static ACQUIRE: LazyLock<redis::Script> = LazyLock::new(|| {
     redis::Script::new(
         r"
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+if not holder then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
 end
 return 0
 ",
@@ -66,26 +74,13 @@ impl Keeper {
         loop {
             let started = Instant::now();
             let was_held = lease.borrow().is_some_and(|until| started < until);
-            let holds = if was_held {
-                let mut renew = RENEW.key(&self.keys.lease);
-                renew.arg(&self.id).arg(ttl_ms);
-                self.link
-                    .script::<i64>("lease renewal", &renew)
-                    .await
-                    .map(|renewed| renewed == 1)
-            } else {
-                let cmd = redis::cmd("SET")
-                    .arg(&self.keys.lease)
-                    .arg(&self.id)
-                    .arg("NX")
-                    .arg("PX")
-                    .arg(ttl_ms)
-                    .clone();
-                self.link
-                    .query::<Option<String>>("lease", &cmd)
-                    .await
-                    .map(|set| set.is_some())
-            };
+            let mut acquire = ACQUIRE.key(&self.keys.lease);
+            acquire.arg(&self.id).arg(ttl_ms);
+            let holds = self
+                .link
+                .script::<i64>("lease", &acquire)
+                .await
+                .map(|held| held == 1);
             match holds {
                 Ok(true) => {
                     lease.send_replace(Some(started + self.ttl));

@@ -148,6 +148,10 @@ pub struct KeyedService {
     log: Mutex<Vec<(PhoneNumber, String, String)>>,
     pub hung: Notify,
     pub changed: Notify,
+    /// Sends refused as not ready before the service takes any.
+    pub refuse: std::sync::atomic::AtomicU32,
+    /// Sends that fail after creating their message (as a timed-out confirmation does).
+    pub fail_after_creating: std::sync::atomic::AtomicU32,
 }
 
 impl KeyedService {
@@ -161,6 +165,8 @@ impl KeyedService {
             log: Mutex::new(Vec::new()),
             hung: Notify::new(),
             changed: Notify::new(),
+            refuse: std::sync::atomic::AtomicU32::new(0),
+            fail_after_creating: std::sync::atomic::AtomicU32::new(0),
         })
     }
 
@@ -181,7 +187,20 @@ impl KeyedService {
         self.changed.notify_waiters();
     }
 
-    async fn deliver(&self, to: &PhoneNumber, message: &Message, key: String) -> Delivered {
+    async fn deliver(
+        &self,
+        to: &PhoneNumber,
+        message: &Message,
+        key: String,
+    ) -> Result<Delivered, SendError> {
+        let take = |counter: &std::sync::atomic::AtomicU32| {
+            counter
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+                .is_ok()
+        };
+        if take(&self.refuse) {
+            return Err(SendError::NotReady(SenderState::Disconnected));
+        }
         let hang = *self.hang.lock().unwrap();
         if hang == Hang::BeforeCreating {
             self.hung.notify_one();
@@ -192,9 +211,12 @@ impl KeyedService {
             self.hung.notify_one();
             std::future::pending::<()>().await;
         }
-        Delivered {
-            message_id: Some(key),
+        if take(&self.fail_after_creating) {
+            return Err(SendError::Timeout(Duration::from_millis(1)));
         }
+        Ok(Delivered {
+            message_id: Some(key),
+        })
     }
 }
 
@@ -202,7 +224,7 @@ impl KeyedService {
 impl Sender for KeyedService {
     async fn send(&self, to: &PhoneNumber, message: &Message) -> Result<Delivered, SendError> {
         let key = format!("auto-{}", self.next_key.fetch_add(1, Ordering::Relaxed));
-        Ok(self.deliver(to, message, key).await)
+        self.deliver(to, message, key).await
     }
 
     fn state(&self) -> SenderState {
@@ -225,7 +247,7 @@ impl Sender for KeyedService {
         message: &Message,
         key: &MessageKey,
     ) -> Result<Delivered, SendError> {
-        Ok(self.deliver(to, message, key.as_str().to_owned()).await)
+        self.deliver(to, message, key.as_str().to_owned()).await
     }
 
     async fn find_sent(&self, to: &PhoneNumber, key: &MessageKey) -> Result<SentLookup, SendError> {
