@@ -20,6 +20,7 @@ use example_server::{Config, secret, serve};
 use otp_reset::{CodeHasher, ConsoleSender, ForgotPassword, MemoryOtpStore, Passwords, Sender};
 use otp_reset_json::{JsonStore, StoreOptions};
 use otp_reset_postgres::{PgStoreOptions, PgUserStore};
+use otp_reset_queue::QueueSender;
 use otp_reset_redis::{RedisOptions, RedisOtpStore};
 use otp_reset_whatsapp::{Adapter, WhatsAppConfig, WhatsAppSender};
 use tracing_subscriber::EnvFilter;
@@ -30,6 +31,8 @@ use tracing_subscriber::EnvFilter;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use zeroize::Zeroizing;
+
+mod worker;
 
 fn main() -> ExitCode {
     let config = Config::parse();
@@ -61,6 +64,9 @@ fn main() -> ExitCode {
 
 async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     config.check()?;
+    if config.queue.sender_worker {
+        return worker::run(&config).await;
+    }
     let user_store = config.user_store()?;
     if let (Some(path), UserStoreKind::Postgres(options)) = (&config.import_users, &user_store) {
         return import_users(&config, path, options).await;
@@ -89,6 +95,10 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
             let whatsapp = WhatsAppSender::start(whatsapp_config(&config)?)
                 .map_err(|e| format!("invalid setting OTP_SENDER=whatsapp: {e}"))?;
             (Arc::new(whatsapp.clone()), Some(whatsapp))
+        }
+        SenderKind::Queue => {
+            let queue = QueueSender::new(config.queue.options(&secret)?)?;
+            (Arc::new(queue), None)
         }
     };
     let qr = match (&whatsapp, &config.admin_token) {
@@ -257,7 +267,9 @@ fn with_sources(error: &dyn std::error::Error) -> String {
 }
 
 /// The WhatsApp sender's settings.
-fn whatsapp_config(config: &Config) -> Result<WhatsAppConfig, Box<dyn std::error::Error>> {
+pub(crate) fn whatsapp_config(
+    config: &Config,
+) -> Result<WhatsAppConfig, Box<dyn std::error::Error>> {
     let mut whatsapp = WhatsAppConfig::new()
         .with_url(config.whatsapp_url.clone())
         .with_chromium(config.chromium_path.clone())
@@ -280,7 +292,7 @@ fn whatsapp_config(config: &Config) -> Result<WhatsAppConfig, Box<dyn std::error
 }
 
 /// Resolves at the first SIGTERM or Ctrl-C.
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -30,6 +30,20 @@ impl OtpCode {
         Self(Zeroizing::new(text))
     }
 
+    /// A code from its digits, as a queue that carried it sealed gives it back; `None` unless
+    /// `digits` is 1 to 12 ASCII digits.
+    ///
+    /// ```
+    /// use otp_reset::OtpCode;
+    ///
+    /// assert_eq!(OtpCode::from_digits("012345").map(|c| c.expose().to_owned()), Some("012345".into()));
+    /// assert!(OtpCode::from_digits("12a4").is_none());
+    /// ```
+    pub fn from_digits(digits: &str) -> Option<Self> {
+        let valid = (1..=12).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit());
+        valid.then(|| Self(Zeroizing::new(digits.to_owned())))
+    }
+
     /// The digits, to put into a message.
     pub fn expose(&self) -> &str {
         &self.0

@@ -70,6 +70,8 @@ impl Config {
 
     /// Checks the settings that the policy does not cover.
     pub fn check(&self) -> Result<(), ConfigError> {
+        self.queue
+            .check(self.otp_sender, self.otp_secret.as_deref())?;
         let users = self.user_store()?;
         if self.import_users.is_some() && matches!(users, super::UserStoreKind::DataFile) {
             return Err(ConfigError {

@@ -112,7 +112,8 @@ pub struct Config {
     pub otp_stand_in_capacity: usize,
 
     /// How codes reach the user: `console` prints them on this terminal (development),
-    /// `whatsapp` sends them over WhatsApp Web.
+    /// `whatsapp` sends them over WhatsApp Web, `queue` hands them to the sender worker
+    /// through Redis (several instances, one WhatsApp session).
     #[arg(long, env = "OTP_SENDER", value_enum, default_value_t = SenderKind::Console)]
     pub otp_sender: SenderKind,
 
@@ -289,6 +290,10 @@ pub struct Config {
     /// Chromium (at least 16): connections get the process's limit less these.
     #[arg(long, env = "FILE_HANDLE_RESERVE", default_value_t = 128)]
     pub file_handle_reserve: usize,
+
+    /// The sender queue (OTP_SENDER=queue) and the sender worker (--sender-worker).
+    #[command(flatten)]
+    pub queue: QueueSettings,
 }
 
 /// Where codes are sent.
@@ -298,6 +303,8 @@ pub enum SenderKind {
     Console,
     /// Over WhatsApp Web, from the site's own account (linked once by QR code).
     Whatsapp,
+    /// Put on a Redis Stream (SENDER_QUEUE_URL) for the one sender worker (--sender-worker).
+    Queue,
 }
 
 /// Where codes and the per-phone limits live, as [`OtpStoreSetting::kind`] reads `OTP_STORE`.
@@ -401,7 +408,9 @@ fn parse_net(text: &str) -> Result<IpNet, String> {
 }
 
 mod check;
+mod queue;
 mod user_store;
 
 pub use check::ConfigError;
+pub use queue::{QueueSettings, WorkerSenderKind};
 pub use user_store::{UserStoreKind, UserStoreSetting};
