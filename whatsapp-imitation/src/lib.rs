@@ -442,6 +442,26 @@ impl Imitation {
         }
     }
 
+    /// Test hook: from now on, each message a page sends is recorded (the phone has it) but
+    /// the server's answer to the page — and with it every acknowledgement — waits until
+    /// [`Imitation::release_sends`]: a test can kill the sender while a message is created and
+    /// not yet acknowledged.
+    pub fn hold_sends(&self) {
+        self.state().holding = true;
+    }
+
+    /// Answers every held send, and holds no more.
+    pub fn release_sends(&self) {
+        let mut state = self.state();
+        state.holding = false;
+        state.held.clear();
+    }
+
+    /// The ids (the key's `toString()`) of the sends whose answer is held now.
+    pub fn held_sends(&self) -> Vec<String> {
+        self.state().held.clone()
+    }
+
     /// The pairing tokens the phone has issued and not logged out: what a paired page keeps in
     /// its `localStorage` (so a test can see when the browser has saved it to disk).
     pub fn pairing_tokens(&self) -> Vec<String> {
