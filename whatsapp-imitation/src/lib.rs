@@ -17,7 +17,10 @@
 //!   message; `addAndSendMsgToChat` returns `[msgPromise, sendResultPromise]`;
 //! * `WAWebMsgKey` keeps its serialized form in `_serialized` or in a minified `$1`, per
 //!   [`Build`];
-//! * the send modules register only after `Socket.hasSynced` (and an optional extra delay).
+//! * the send modules register only after `Socket.hasSynced` (and an optional extra delay);
+//! * each message created is kept in the profile's IndexedDB (`model-storage`), where
+//!   `Msg.getMessagesById` finds it after the browser is relaunched on the same profile; a
+//!   message still pending then is not sent again.
 //!
 //! The page is a thin client: it polls the server every 150 ms and every moving part (socket
 //! life cycle, QR refs, linking keys, pairing tokens, numbers, chats, recorded messages) lives
