@@ -33,6 +33,28 @@
 //!   account (`TOS_BLOCK`, `SMB_TOS_BLOCK`), an outdated client (`DEPRECATED_VERSION`) or a
 //!   blocked network (`PROXYBLOCK`) ends in `FAILED` with the reason, never in a relaunch loop.
 //!
+//! A queue worker's keyed send, which a worker that took the message up again after a crash
+//! never delivers twice:
+//!
+//! ```no_run
+//! use otp_reset::{Message, PhoneNumber, Sender, SentLookup};
+//! use otp_reset_whatsapp::WhatsAppSender;
+//!
+//! # async fn work(sender: WhatsAppSender, to: PhoneNumber, message: Message) -> Result<(), otp_reset::SendError> {
+//! // Before the first attempt: a key from WhatsApp Web itself, recorded with the message.
+//! let Some(key) = sender.new_message_key(&to).await? else {
+//!     return Ok(()); // a sender that cannot name its messages
+//! };
+//! // ... record `key.as_str()` in the queue, then:
+//! sender.send_as(&to, &message, &key).await?;
+//! // A worker that claims the message again asks first:
+//! if sender.find_sent(&to, &key).await? == SentLookup::NotFound {
+//!     sender.send_as(&to, &message, &key).await?;
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! WhatsApp does not allow unofficial clients: an account used this way can be banned. Use a
 //! number dedicated to the site, send only what users asked for, and keep the volume modest.
 //!
