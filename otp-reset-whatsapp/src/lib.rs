@@ -16,18 +16,44 @@
 //!   AUTHENTICATED → READY`, and `DISCONNECTED`, `LOGGED_OUT`, `CONFLICT`, `RECONNECTING`,
 //!   `FAILED`) on a watch channel ([`WhatsAppSender::states`]); each transition is logged, and
 //!   [`otp_reset::Sender::status`] keeps the last problem in view until the next one.
-//! - **One [`Adapter`]** holds all knowledge of WhatsApp Web's internals, in four scripts that
+//! - **One [`Adapter`]** holds all knowledge of WhatsApp Web's internals, in six scripts that
 //!   name the public source of every call, loadable from a folder without a rebuild. WhatsApp
 //!   Web's modules are required stage by stage (login modules while unpaired, send modules once
 //!   synced); only a stage that stays without them for a while is an incompatible version.
 //! - **Sends** reach numbers that never chatted with the site (a chat is found or created), wait
 //!   for WhatsApp's server acknowledgement, are never retried once the message may exist, and
 //!   go one at a time through one page with a minimum spacing per number.
+//! - **Keyed sends** for a queue worker that may die mid-send: a fresh id from WhatsApp Web's
+//!   own `MsgKey.newId()` ([`Sender::new_message_key`]), a message created under it
+//!   ([`Sender::send_as`]), and a look-up by it ([`Sender::find_sent`]) that finds a message
+//!   created before a crash, since WhatsApp Web keeps it in the profile's local database.
 //! - **Recovery**: a crashed browser or page, or a page that stops answering, is relaunched with
 //!   exponential backoff and jitter; a logout from the phone clears the session and shows a new
 //!   QR code; a planned relaunch after a day or many sends keeps memory bounded. A banned
 //!   account (`TOS_BLOCK`, `SMB_TOS_BLOCK`), an outdated client (`DEPRECATED_VERSION`) or a
 //!   blocked network (`PROXYBLOCK`) ends in `FAILED` with the reason, never in a relaunch loop.
+//!
+//! A queue worker's keyed send, which a worker that took the message up again after a crash
+//! never delivers twice:
+//!
+//! ```no_run
+//! use otp_reset::{Message, PhoneNumber, Sender, SentLookup};
+//! use otp_reset_whatsapp::WhatsAppSender;
+//!
+//! # async fn work(sender: WhatsAppSender, to: PhoneNumber, message: Message) -> Result<(), otp_reset::SendError> {
+//! // Before the first attempt: a key from WhatsApp Web itself, recorded with the message.
+//! let Some(key) = sender.new_message_key(&to).await? else {
+//!     return Ok(()); // a sender that cannot name its messages
+//! };
+//! // ... record `key.as_str()` in the queue, then:
+//! sender.send_as(&to, &message, &key).await?;
+//! // A worker that claims the message again asks first:
+//! if sender.find_sent(&to, &key).await? == SentLookup::NotFound {
+//!     sender.send_as(&to, &message, &key).await?;
+//! }
+//! # Ok(())
+//! # }
+//! ```
 //!
 //! WhatsApp does not allow unofficial clients: an account used this way can be banned. Use a
 //! number dedicated to the site, send only what users asked for, and keep the volume modest.
@@ -58,7 +84,10 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use otp_reset::{Delivered, Message, PhoneNumber, SendError, Sender, SenderState, SenderStatus};
+use otp_reset::{
+    Delivered, Message, MessageKey, PhoneNumber, SendError, Sender, SenderState, SenderStatus,
+    SentLookup,
+};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
@@ -66,7 +95,7 @@ pub use adapter::{ADAPTER_VERSION, Adapter, AdapterError};
 pub use config::{ConfigError, WhatsAppConfig};
 pub use qr::QrCode;
 
-use crate::actor::{Actor, Command};
+use crate::actor::{Actor, Command, is_message_id};
 use crate::profile::Profile;
 use crate::status::Shared;
 
@@ -204,6 +233,26 @@ impl WhatsAppSender {
         }
     }
 
+    /// Hands `command` (made around `reply`) to the actor and waits for its answer.
+    async fn ask<T>(
+        &self,
+        command: impl FnOnce(oneshot::Sender<Result<T, SendError>>) -> Command,
+    ) -> Result<T, SendError> {
+        let (reply, answer) = oneshot::channel();
+        self.inner
+            .commands
+            .try_send(command(reply))
+            .map_err(|error| match error {
+                mpsc::error::TrySendError::Full(_) => SendError::QueueFull,
+                mpsc::error::TrySendError::Closed(_) => SendError::NotReady(self.state()),
+            })?;
+        match tokio::time::timeout(self.inner.reply_timeout, answer).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(SendError::NotReady(self.state())),
+            Err(_) => Err(SendError::Timeout(self.inner.reply_timeout)),
+        }
+    }
+
     fn render(&self, message: &Message) -> String {
         match (&self.inner.template, message) {
             (Some(template), Message::Code { code, ttl, .. }) => template
@@ -217,24 +266,14 @@ impl WhatsAppSender {
 #[async_trait::async_trait]
 impl Sender for WhatsAppSender {
     async fn send(&self, to: &PhoneNumber, message: &Message) -> Result<Delivered, SendError> {
-        let (reply, answer) = oneshot::channel();
-        let command = Command::Send {
+        let text = self.render(message);
+        self.ask(|reply| Command::Send {
             to: *to,
-            text: self.render(message),
+            text,
+            key: None,
             reply,
-        };
-        self.inner
-            .commands
-            .try_send(command)
-            .map_err(|error| match error {
-                mpsc::error::TrySendError::Full(_) => SendError::QueueFull,
-                mpsc::error::TrySendError::Closed(_) => SendError::NotReady(self.state()),
-            })?;
-        match tokio::time::timeout(self.inner.reply_timeout, answer).await {
-            Ok(Ok(result)) => result,
-            Ok(Err(_)) => Err(SendError::NotReady(self.state())),
-            Err(_) => Err(SendError::Timeout(self.inner.reply_timeout)),
-        }
+        })
+        .await
     }
 
     fn state(&self) -> SenderState {
@@ -243,5 +282,57 @@ impl Sender for WhatsAppSender {
 
     fn status(&self) -> SenderStatus {
         self.inner.shared.status()
+    }
+
+    /// A fresh id from WhatsApp Web's own `MsgKey.newId()` (such as `3EB0C5F2A1D4E6B7C8D9E0`);
+    /// [`SendError::NotReady`] unless READY.
+    async fn new_message_key(&self, to: &PhoneNumber) -> Result<Option<MessageKey>, SendError> {
+        let _ = to;
+        let id = self.ask(|reply| Command::NewKey { reply }).await?;
+        Ok(Some(MessageKey::new(id)))
+    }
+
+    /// Sends as [`Sender::send`] does, the message created under `key`; a key not of WhatsApp
+    /// Web's form is refused before anything is sent.
+    async fn send_as(
+        &self,
+        to: &PhoneNumber,
+        message: &Message,
+        key: &MessageKey,
+    ) -> Result<Delivered, SendError> {
+        let key = checked(key)?;
+        let text = self.render(message);
+        self.ask(|reply| Command::Send {
+            to: *to,
+            text,
+            key: Some(key),
+            reply,
+        })
+        .await
+    }
+
+    /// Looks the message up as whatsapp-web.js's `getMessageById` does: in memory, then in the
+    /// profile's local database, so a message created before a crash is found after a restart
+    /// on the same session. `Found` also for a message still pending (ack 0): it exists, and
+    /// WhatsApp Web may still deliver it. A message WhatsApp refused (ack -1) is an error.
+    async fn find_sent(&self, to: &PhoneNumber, key: &MessageKey) -> Result<SentLookup, SendError> {
+        let key = checked(key)?;
+        self.ask(|reply| Command::Find {
+            to: *to,
+            key,
+            reply,
+        })
+        .await
+    }
+}
+
+/// The key as an id WhatsApp Web takes, or why not.
+fn checked(key: &MessageKey) -> Result<String, SendError> {
+    if is_message_id(key.as_str()) {
+        Ok(key.as_str().to_owned())
+    } else {
+        Err(SendError::Failed(
+            "not a WhatsApp Web message key (8 to 64 ASCII letters and digits)".into(),
+        ))
     }
 }

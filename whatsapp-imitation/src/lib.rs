@@ -17,7 +17,10 @@
 //!   message; `addAndSendMsgToChat` returns `[msgPromise, sendResultPromise]`;
 //! * `WAWebMsgKey` keeps its serialized form in `_serialized` or in a minified `$1`, per
 //!   [`Build`];
-//! * the send modules register only after `Socket.hasSynced` (and an optional extra delay).
+//! * the send modules register only after `Socket.hasSynced` (and an optional extra delay);
+//! * each message created is kept in the profile's IndexedDB (`model-storage`), where
+//!   `Msg.getMessagesById` finds it after the browser is relaunched on the same profile; a
+//!   message still pending then is not sent again.
 //!
 //! The page is a thin client: it polls the server every 150 ms and every moving part (socket
 //! life cycle, QR refs, linking keys, pairing tokens, numbers, chats, recorded messages) lives
@@ -440,6 +443,26 @@ impl Imitation {
                 Ok(Err(_)) | Err(_) => return condition(self),
             }
         }
+    }
+
+    /// Test hook: from now on, each message a page sends is recorded (the phone has it) but
+    /// the server's answer to the page — and with it every acknowledgement — waits until
+    /// [`Imitation::release_sends`]: a test can kill the sender while a message is created and
+    /// not yet acknowledged.
+    pub fn hold_sends(&self) {
+        self.state().holding = true;
+    }
+
+    /// Answers every held send, and holds no more.
+    pub fn release_sends(&self) {
+        let mut state = self.state();
+        state.holding = false;
+        state.held.clear();
+    }
+
+    /// The ids (the key's `toString()`) of the sends whose answer is held now.
+    pub fn held_sends(&self) -> Vec<String> {
+        self.state().held.clone()
     }
 
     /// The pairing tokens the phone has issued and not logged out: what a paired page keeps in

@@ -216,11 +216,23 @@ async fn send(
             json!({ "error": format!("unknown send path {:?}", body.via) }),
         );
     };
+    let id = body.id.clone();
     let message = SentMessage {
         id: body.id,
         to: body.to,
         text: body.text,
         via,
     };
-    reply(lock(&shared).send(&body.page, message, Instant::now()))
+    let accepted = lock(&shared).send(&body.page, message, Instant::now());
+    // Test hook: the message is created and recorded, and its answer (with it every ack)
+    // waits until the test releases it.
+    if matches!(&accepted, Ok(accepted) if accepted.held) {
+        while lock(&shared).held.contains(&id) {
+            tokio::time::sleep(HOLD_CHECK).await;
+        }
+    }
+    reply(accepted)
 }
+
+/// How often a held send checks whether the test released it.
+const HOLD_CHECK: std::time::Duration = std::time::Duration::from_millis(20);

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chromiumoxide::{Browser, Page};
-use otp_reset::{Delivered, PhoneNumber, SendError, SenderState};
+use otp_reset::{Delivered, PhoneNumber, SendError, SenderState, SentLookup};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::config::WhatsAppConfig;
@@ -25,6 +25,7 @@ use crate::qr::QrCode;
 use crate::status::Shared;
 
 use self::observe::Seen;
+pub(crate) use self::send::is_message_id;
 
 /// What callers ask of the actor.
 #[derive(Debug)]
@@ -32,7 +33,19 @@ pub(crate) enum Command {
     Send {
         to: PhoneNumber,
         text: String,
+        /// The id to create the message under (from `NewKey`); a fresh one when `None`.
+        key: Option<String>,
         reply: oneshot::Sender<Result<Delivered, SendError>>,
+    },
+    /// A fresh message id from WhatsApp Web.
+    NewKey {
+        reply: oneshot::Sender<Result<String, SendError>>,
+    },
+    /// Whether WhatsApp Web holds a message to `to` under the id `key`.
+    Find {
+        to: PhoneNumber,
+        key: String,
+        reply: oneshot::Sender<Result<SentLookup, SendError>>,
     },
     Shutdown {
         done: oneshot::Sender<()>,
@@ -140,11 +153,20 @@ impl Actor {
                 command = self.commands.recv() => match command {
                     None => return Some(None),
                     Some(Command::Shutdown { done }) => return Some(Some(done)),
-                    Some(Command::Send { reply, .. }) => {
-                        let _ = reply.send(Err(SendError::NotReady(self.shared.state())));
-                    }
+                    Some(command) => self.refuse(command),
                 },
             }
+        }
+    }
+
+    /// Answers a command that came while no page can serve it.
+    fn refuse(&self, command: Command) {
+        let not_ready = || SendError::NotReady(self.shared.state());
+        match command {
+            Command::Send { reply, .. } => drop(reply.send(Err(not_ready()))),
+            Command::NewKey { reply } => drop(reply.send(Err(not_ready()))),
+            Command::Find { reply, .. } => drop(reply.send(Err(not_ready()))),
+            Command::Shutdown { .. } => {}
         }
     }
 
@@ -164,7 +186,7 @@ impl Actor {
                 command = self.commands.recv() => match command {
                     None => return SessionEnd::Shutdown(None),
                     Some(Command::Shutdown { done }) => return SessionEnd::Shutdown(Some(done)),
-                    Some(Command::Send { to, text, reply }) => {
+                    Some(Command::Send { to, text, key, reply }) => {
                         // A caller that gave up must not get its code delivered later.
                         if reply.is_closed() {
                             continue;
@@ -172,7 +194,7 @@ impl Actor {
                         let state = self.shared.state();
                         let result = if state.can_send() {
                             sends += 1;
-                            self.send(&page, to, &text).await
+                            self.send(&page, to, &text, key.as_deref()).await
                         } else {
                             Err(SendError::NotReady(state))
                         };
@@ -185,6 +207,20 @@ impl Actor {
                         if seen.send_timeouts >= 3 {
                             return SessionEnd::Crashed("three sends in a row timed out".into());
                         }
+                    }
+                    Some(Command::NewKey { reply }) => {
+                        let result = match self.shared.state() {
+                            state if state.can_send() => self.new_key(&page).await,
+                            state => Err(SendError::NotReady(state)),
+                        };
+                        let _ = reply.send(result);
+                    }
+                    Some(Command::Find { to, key, reply }) => {
+                        let result = match self.shared.state() {
+                            state if state.can_send() => self.find(&page, to, &key).await,
+                            state => Err(SendError::NotReady(state)),
+                        };
+                        let _ = reply.send(result);
                     }
                 },
                 _ = ticks.tick() => {

@@ -3,22 +3,23 @@
 use std::time::{Duration, Instant};
 
 use chromiumoxide::Page;
-use otp_reset::{Delivered, PhoneNumber, SendError};
+use otp_reset::{Delivered, PhoneNumber, SendError, SentLookup};
 
 use super::Actor;
-use crate::adapter::{Ack, Created, ScriptError};
+use crate::adapter::{Ack, Created, Found, ScriptError};
 
 /// The longest one acknowledgement check waits in the page for the ack to move.
 const ACK_WAIT: Duration = Duration::from_secs(2);
 
 impl Actor {
-    /// Sends one message and waits for WhatsApp's server acknowledgement. Never retried once the
-    /// message may exist, so a code is never sent twice.
+    /// Sends one message (under `key` when given) and waits for WhatsApp's server
+    /// acknowledgement. Never retried once the message may exist, so a code is never sent twice.
     pub(super) async fn send(
         &mut self,
         page: &Page,
         to: PhoneNumber,
         text: &str,
+        key: Option<&str>,
     ) -> Result<Delivered, SendError> {
         if let Some(last) = self.last_sent.get(&to) {
             let wait = self.config.recipient_spacing.saturating_sub(last.elapsed());
@@ -27,7 +28,7 @@ impl Actor {
         let deadline = Instant::now() + self.config.send_timeout;
         let adapter = self.config.adapter.clone();
         let created = adapter
-            .send(page, &to.digits(), text, self.config.send_timeout)
+            .send(page, &to.digits(), text, key, self.config.send_timeout)
             .await;
         if self.last_sent.len() > 10_000 {
             let spacing = self.config.recipient_spacing;
@@ -74,5 +75,58 @@ impl Actor {
                 }
             }
         }
+    }
+}
+
+impl Actor {
+    /// A fresh message id from WhatsApp Web's own `MsgKey.newId()`.
+    pub(super) async fn new_key(&self, page: &Page) -> Result<String, SendError> {
+        let timeout = self.config.evaluate_timeout;
+        match self.config.adapter.new_key(page, timeout).await {
+            Ok(id) if is_message_id(&id) => Ok(id),
+            Ok(_) => Err(SendError::Failed(
+                "WhatsApp Web gave a message id of an unknown form".into(),
+            )),
+            Err(error) => Err(script_failure(error)),
+        }
+    }
+
+    /// Whether WhatsApp Web holds a message to `to` created under `key`.
+    pub(super) async fn find(
+        &self,
+        page: &Page,
+        to: PhoneNumber,
+        key: &str,
+    ) -> Result<SentLookup, SendError> {
+        let timeout = self.config.send_timeout;
+        match self
+            .config
+            .adapter
+            .find(page, &to.digits(), key, timeout)
+            .await
+        {
+            Ok(Found::Message { ack: Some(ack), .. }) if ack < 0 => Err(SendError::Failed(
+                "WhatsApp Web holds the message under this key as refused (ack -1)".into(),
+            )),
+            Ok(Found::Message { id, .. }) => Ok(SentLookup::Found(Delivered {
+                message_id: Some(id),
+            })),
+            Ok(Found::Nothing | Found::NotRegistered) => Ok(SentLookup::NotFound),
+            Err(error) => Err(script_failure(error)),
+        }
+    }
+}
+
+/// Whether `id` has the form of a WhatsApp Web message id: ASCII letters and digits only (the
+/// serialized key joins its parts with `_`), 8 to 64 of them. `newId()` gives `3EB0` and
+/// upper-case hex digits.
+pub(crate) fn is_message_id(id: &str) -> bool {
+    (8..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+fn script_failure(error: ScriptError) -> SendError {
+    match error {
+        ScriptError::Timeout(waited) => SendError::Timeout(waited),
+        error => SendError::Failed(Box::new(error)),
     }
 }

@@ -1,12 +1,14 @@
 //! Everything this crate knows about WhatsApp Web's internals, in one place.
 //!
 //! The sender never reads the page's DOM. It reads WhatsApp Web's own modules through
-//! `window.require(...)`, as whatsapp-web.js does, with four small scripts beside this file:
+//! `window.require(...)`, as whatsapp-web.js does, with six small scripts beside this file:
 //!
 //! | script | what it does |
 //! | --- | --- |
 //! | `probe.js` | installed on every document: the app's version, socket and sync state, the modules each stage needs, the whole QR linking code |
-//! | `send.js` | one text message: number check, chat, message key, send |
+//! | `send.js` | one text message: number check, chat, message key (fresh, or the caller's id), send |
+//! | `new-key.js` | a fresh message id from WhatsApp Web's own `MsgKey.newId()` |
+//! | `find.js` | whether WhatsApp Web holds a message to a number under an id (`Msg.get`, then `Msg.getMessagesById`) |
 //! | `ack.js` | a sent message's acknowledgement, woken by `change:ack` |
 //! | `refresh-qr.js` | fresh QR codes after WhatsApp Web went idle |
 //!
@@ -26,12 +28,14 @@ use serde::Deserialize;
 use serde_json::Value;
 
 /// The version of the scripts compiled into this crate: bump it with any change to them.
-pub const ADAPTER_VERSION: &str = "2";
+pub const ADAPTER_VERSION: &str = "3";
 
 /// The scripts, by the file names a folder may replace them with.
-const SCRIPTS: [(&str, &str); 4] = [
+const SCRIPTS: [(&str, &str); 6] = [
     ("probe.js", include_str!("probe.js")),
     ("send.js", include_str!("send.js")),
+    ("new-key.js", include_str!("new-key.js")),
+    ("find.js", include_str!("find.js")),
     ("ack.js", include_str!("ack.js")),
     ("refresh-qr.js", include_str!("refresh-qr.js")),
 ];
@@ -54,6 +58,8 @@ struct Scripts {
     version: String,
     probe: String,
     send: String,
+    new_key: String,
+    find: String,
     ack: String,
     refresh_qr: String,
 }
@@ -72,7 +78,7 @@ pub enum AdapterError {
     },
     /// The folder holds none of the adapter's scripts.
     #[error(
-        "the WhatsApp adapter folder {0} holds none of probe.js, send.js, ack.js, refresh-qr.js"
+        "the WhatsApp adapter folder {0} holds none of probe.js, send.js, new-key.js, find.js, ack.js, refresh-qr.js"
     )]
     Empty(PathBuf),
     /// A script or the version file is empty, or the version is not one short line.
@@ -86,7 +92,8 @@ impl Adapter {
         Self::with(ADAPTER_VERSION.to_owned(), |_| None)
     }
 
-    /// The scripts in `dir` (`probe.js`, `send.js`, `ack.js`, `refresh-qr.js`), each falling
+    /// The scripts in `dir` (`probe.js`, `send.js`, `new-key.js`, `find.js`, `ack.js`,
+    /// `refresh-qr.js`), each falling
     /// back to the compiled-in one when the folder lacks it, so a fix to one script ships as one
     /// file. The version is the folder's `VERSION` file (one short line), or the compiled-in
     /// version with `+custom`.
@@ -148,6 +155,8 @@ impl Adapter {
         Self(Arc::new(Scripts {
             probe: script("probe.js"),
             send: script("send.js"),
+            new_key: script("new-key.js"),
+            find: script("find.js"),
             ack: script("ack.js"),
             refresh_qr: script("refresh-qr.js"),
             version,
@@ -234,8 +243,14 @@ async fn call(
     arguments: impl serde::Serialize,
     timeout: Duration,
 ) -> Result<Value, ScriptError> {
-    let arguments =
-        serde_json::to_string(&arguments).map_err(|e| ScriptError::Unexpected(e.to_string()))?;
+    // A tuple serializes as an array, spread into the call; `()` serializes as `null`, which
+    // cannot be spread: no arguments.
+    let arguments = match serde_json::to_value(&arguments) {
+        Ok(Value::Null) => "[]".to_owned(),
+        Ok(value @ Value::Array(_)) => value.to_string(),
+        Ok(value) => format!("[{value}]"),
+        Err(error) => return Err(ScriptError::Unexpected(error.to_string())),
+    };
     evaluate(
         page,
         format!("({})(...{arguments})", function.trim()),
@@ -261,30 +276,65 @@ impl Adapter {
         parse(value)
     }
 
-    /// Creates and sends one text message to `digits` (E.164 digits without `+`).
+    /// Creates and sends one text message to `digits` (E.164 digits without `+`), under
+    /// `message_id` when given (from [`Adapter::new_key`]) and under a fresh id otherwise.
     pub(crate) async fn send(
         &self,
         page: &Page,
         digits: &str,
         text: &str,
+        message_id: Option<&str>,
         timeout: Duration,
     ) -> Result<Created, ScriptError> {
+        let arguments = (digits, text, message_id);
+        let answer: Answer = parse(call(page, &self.0.send, arguments, timeout).await?)?;
+        match (answer.id, answer.error.as_deref()) {
+            (Some(id), _) => Ok(Created::Message(id)),
+            (None, Some("not_registered")) => Ok(Created::NotRegistered),
+            (None, error) => Err(answer_error(error, &answer.missing)),
+        }
+    }
+
+    /// A fresh message id from WhatsApp Web's own `MsgKey.newId()`.
+    pub(crate) async fn new_key(
+        &self,
+        page: &Page,
+        timeout: Duration,
+    ) -> Result<String, ScriptError> {
+        let answer: Answer = parse(call(page, &self.0.new_key, (), timeout).await?)?;
+        match (answer.id, answer.error.as_deref()) {
+            (Some(id), _) => Ok(id),
+            (None, error) => Err(answer_error(error, &answer.missing)),
+        }
+    }
+
+    /// Whether WhatsApp Web holds a message to `digits` created under `message_id`.
+    pub(crate) async fn find(
+        &self,
+        page: &Page,
+        digits: &str,
+        message_id: &str,
+        timeout: Duration,
+    ) -> Result<Found, ScriptError> {
         #[derive(Deserialize)]
-        struct Answer {
+        struct FindAnswer {
+            found: Option<bool>,
             id: Option<String>,
+            ack: Option<i64>,
             error: Option<String>,
             #[serde(default)]
             missing: Vec<String>,
         }
-        let answer: Answer = parse(call(page, &self.0.send, (digits, text), timeout).await?)?;
-        match (answer.id, answer.error.as_deref()) {
-            (Some(id), _) => Ok(Created::Message(id)),
-            (None, Some("not_registered")) => Ok(Created::NotRegistered),
-            (None, Some("missing")) => Err(ScriptError::Unexpected(format!(
-                "WhatsApp Web lacks {}",
-                answer.missing.join(", ")
-            ))),
-            (None, error) => Err(ScriptError::Unexpected(format!("{error:?}"))),
+        let answer: FindAnswer =
+            parse(call(page, &self.0.find, (digits, message_id), timeout).await?)?;
+        match (answer.found, answer.id, answer.error.as_deref()) {
+            (Some(true), Some(id), _) => Ok(Found::Message {
+                id,
+                ack: answer.ack,
+            }),
+            (Some(false), _, _) => Ok(Found::Nothing),
+            (None, _, Some("not_registered")) => Ok(Found::NotRegistered),
+            (_, _, error) => Err(answer_error(error, &answer.missing)),
         }
     }
 
@@ -308,6 +358,36 @@ impl Adapter {
     ) -> Result<(), ScriptError> {
         call(page, &self.0.refresh_qr, (), timeout).await.map(drop)
     }
+}
+
+/// What `send.js` and `new-key.js` answer.
+#[derive(Deserialize)]
+struct Answer {
+    id: Option<String>,
+    error: Option<String>,
+    #[serde(default)]
+    missing: Vec<String>,
+}
+
+/// A script's answer that is neither a result nor an expected refusal.
+fn answer_error(error: Option<&str>, missing: &[String]) -> ScriptError {
+    match error {
+        Some("missing") => {
+            ScriptError::Unexpected(format!("WhatsApp Web lacks {}", missing.join(", ")))
+        }
+        error => ScriptError::Unexpected(format!("{error:?}")),
+    }
+}
+
+/// What `find.js` answered.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Found {
+    /// WhatsApp Web holds the message: its serialized key and its ack (-1 to 3).
+    Message { id: String, ack: Option<i64> },
+    /// WhatsApp Web holds no message under that id.
+    Nothing,
+    /// The number has no WhatsApp account (nothing can have been sent to it).
+    NotRegistered,
 }
 
 /// What `send.js` answered.

@@ -1,9 +1,11 @@
-// otp-reset WhatsApp Web adapter 2: one text message.
+// otp-reset WhatsApp Web adapter 3: one text message.
 //
 // Resolves to { id } (the message key, serialized) once WhatsApp Web created the message, or to
 // { error: 'not_registered' } before anything was created. Never retried by the sender: once
-// this script ran past `addAndSendMsgToChat`, the message may exist.
-async (digits, text) => {
+// this script ran past `addAndSendMsgToChat`, the message may exist. With `messageId` (from
+// new-key.js) the message is created under that id instead of a fresh one, so that find.js can
+// tell later whether it exists.
+async (digits, text, messageId) => {
   const self = window.__otpReset;
   const need = self.need('send');
   if (need.missing.length) return { error: 'missing', missing: need.missing };
@@ -34,7 +36,10 @@ async (digits, text) => {
   const from = byLid ? me.getMaybeMeLidUser() : me.getMaybeMePnUser();
   if (!from) throw new Error('WhatsApp Web does not know the account' + (byLid ? "'s LID" : ''));
   const MsgKey = m.WAWebMsgKey;
-  const key = new MsgKey({ from, to: chat.id, id: await MsgKey.newId(), selfDir: 'out' });
+  // The caller's id when it gave one: whatsapp-web.js passes the id it got from `newId()` the
+  // same way, so WhatsApp Web takes any id of that form.
+  const chosen = typeof messageId === 'string' && messageId ? messageId : await MsgKey.newId();
+  const key = new MsgKey({ from, to: chat.id, id: chosen, selfDir: 'out' });
   // wa-js src/whatsapp/misc/MsgKey.ts: from WhatsApp Web 2.3000.1042401057 the key keeps its
   // serialized form in a minified field instead of `_serialized`; `toString()` gives it in
   // every build.

@@ -29,12 +29,17 @@ pub(crate) fn session_dir() -> PathBuf {
 }
 
 pub(crate) fn config(imitation: &Imitation, sessions: &Path) -> WhatsAppConfig {
+    config_at(&imitation.url(), sessions)
+}
+
+/// The tests' configuration for WhatsApp Web at `url` (an imitation in another process).
+pub(crate) fn config_at(url: &str, sessions: &Path) -> WhatsAppConfig {
     assert!(
         Path::new(CHROMIUM).exists(),
         "{CHROMIUM} is missing: install Debian's Chromium (`apt-get install chromium`; `bash scripts/test-all.sh` does it)"
     );
     WhatsAppConfig::new()
-        .with_url(imitation.url())
+        .with_url(url)
         .with_session_dir(sessions)
         .with_session_id("test")
         .with_probe_interval(Duration::from_millis(150))

@@ -45,7 +45,10 @@ async fn first_login_by_the_qr_codes_picture_then_ready_and_the_qr_is_a_secret()
         assert!(!browser.turned_away);
     }
     let status = sender.status();
-    assert_eq!(status.adapter_version.as_deref(), Some("2"));
+    assert_eq!(
+        status.adapter_version.as_deref(),
+        Some(otp_reset_whatsapp::ADAPTER_VERSION)
+    );
     assert_eq!(
         status.service_version.as_deref(),
         Some(imitation.build().version())
@@ -146,15 +149,22 @@ async fn unscanned_qr_codes_stop_at_the_cap() {
 async fn idle_qr_codes_are_refreshed_until_one_is_scanned() {
     let _one = ONE_BROWSER.lock().await;
     let imitation = Imitation::start().await;
-    imitation.set_qr_interval(Duration::from_millis(400));
+    // Long enough for the phone's camera (a debug build's QR decoder) to read one code, and
+    // shorter than the sender's QR timeout (past which it reloads a page that shows one code).
+    imitation.set_qr_interval(Duration::from_millis(1500));
     imitation.set_max_qr_refs(1);
     let sender = WhatsAppSender::start(
-        config(&imitation, &session_dir()).with_qr_limits(Duration::from_secs(1), 6),
+        config(&imitation, &session_dir()).with_qr_limits(Duration::from_secs(3), 6),
     )
     .unwrap();
     assert!(
         imitation.wait_until(WAIT, |i| i.qr_refs_shown() >= 3).await,
         "no fresh codes"
+    );
+    assert_eq!(
+        imitation.page_loads(),
+        1,
+        "fresh codes come from Cmd.refreshQR, not from reloads"
     );
     scan_the_shown_code(&imitation, &sender, Camera::Svg).await;
     wait_for(&sender, "READY", |s| *s == SenderState::Ready).await;

@@ -7,5 +7,6 @@
 mod browser;
 mod common;
 mod failures;
+mod keyed;
 mod linking;
 mod sending;

@@ -38,8 +38,86 @@
       })();
     };
 
+    // WhatsApp Web keeps messages in the profile's IndexedDB database 'model-storage', object
+    // store 'message' (wa-js src/indexdb/functions/getMessagesFromRowId.ts, #3354), so a
+    // message outlives the page: whatsapp-web.js#4426 finds one sent before a restart with
+    // `getMessageById` (`Msg.get`, then `Msg.getMessagesById`). Keyed by the serialized id here;
+    // the real store's key path and its other fields are not public (guessed).
+    const DB_NAME = 'model-storage';
+    const MESSAGES = 'message';
+    let opened = null;
+    function database() {
+      if (!opened) {
+        opened = new Promise((resolve, reject) => {
+          const request = indexedDB.open(DB_NAME, 1);
+          request.onupgradeneeded = () => {
+            request.result.createObjectStore(MESSAGES, { keyPath: 'id' });
+          };
+          request.onsuccess = () => resolve(request.result);
+          request.onerror = () => reject(request.error);
+        });
+        opened.catch(() => { opened = null; });
+      }
+      return opened;
+    }
+
+    // Resolves once the write is committed (the transaction's 'complete').
+    async function storeMessage(msg) {
+      const db = await database();
+      const record = {
+        id: msg.id.toString(),
+        ack: msg.ack,
+        body: msg.body,
+        from: String(msg.from),
+        to: String(msg.to),
+        t: msg.t,
+        type: msg.type,
+      };
+      await new Promise((resolve, reject) => {
+        const transaction = db.transaction(MESSAGES, 'readwrite');
+        transaction.objectStore(MESSAGES).put(record);
+        transaction.oncomplete = () => resolve();
+        transaction.onerror = () => reject(transaction.error);
+        transaction.onabort = () => reject(transaction.error);
+      });
+    }
+
+    async function readMessage(id) {
+      const db = await database();
+      return new Promise((resolve, reject) => {
+        const request = db.transaction(MESSAGES, 'readonly').objectStore(MESSAGES).get(String(id));
+        request.onsuccess = () => resolve(request.result || null);
+        request.onerror = () => reject(request.error);
+      });
+    }
+
+    // A stored message as a model of Msg (and of its chat, when the chat is loaded).
+    function fromRecord(record) {
+      const msg = new MsgModel({
+        ...record,
+        id: MsgKey.fromString(record.id),
+        from: new Wid(record.from),
+        to: new Wid(record.to),
+      });
+      const added = Msg.add(msg);
+      const chat = Chat.get(added.id.remote);
+      if (chat) chat.msgs.add(added);
+      return added;
+    }
+
+    // wwebjs Client.getMessageById: the messages WhatsApp Web holds, loaded from the local
+    // database when they are not in memory.
     Msg.getMessagesById = async function getMessagesById(ids) {
-      return { messages: (ids || []).map((id) => Msg.get(id)).filter(Boolean) };
+      const messages = [];
+      for (const id of ids || []) {
+        let msg = Msg.get(id);
+        if (!msg) {
+          const record = await readMessage(id);
+          if (record) msg = fromRecord(record);
+        }
+        if (msg) messages.push(msg);
+      }
+      return { messages };
     };
 
     function chatFor(id) {
@@ -166,13 +244,18 @@
     }
 
     // Adds the message to Msg and the chat, asks the server to send it, and moves its ack.
+    // The message is stored before it goes out, and its ack kept up to date: a page relaunched
+    // on the same profile finds it, pending or acknowledged (devlikeapro/waha#559: a message
+    // still pending when the session restarted is shown after the restart). A stored message
+    // still pending at the next start is not sent again (the same report; guessed beyond it).
     function addAndSend(chat, msgData, via) {
       const msg = new MsgModel({ ack: 0, ...msgData });
       Msg.add(msg);
       chat.msgs.add(msg);
       chat.set('t', msg.t);
+      msg.on('change:ack', () => { storeMessage(msg).catch(() => {}); });
       const body = { page: ctx.page(), id: msg.id.toString(), to: chat.id.toString(), text: msg.body, via };
-      const result = api('POST', '/api/send', body).then(
+      const result = storeMessage(msg).then(() => api('POST', '/api/send', body)).then(
         (data) => {
           if (data.outcome === 'error') {
             msg.set('ack', -1);

@@ -62,6 +62,10 @@ pub(crate) struct State {
     pub(crate) debug_gated: bool,
     pub(crate) blocked: Option<BlockState>,
     pub(crate) browsers: Vec<BrowserSeen>,
+    /// Test hook: hold the server's answer to every send from now on.
+    pub(crate) holding: bool,
+    /// The ids of the sends whose answer is held.
+    pub(crate) held: Vec<String>,
     /// Digits → the number's addressing.
     numbers: BTreeMap<String, Number>,
     /// Chat ids, e.g. `"6281234567890@c.us"` or `"123…@lid"`.
@@ -87,6 +91,8 @@ impl State {
             debug_gated: false,
             blocked: None,
             browsers: Vec::new(),
+            holding: false,
+            held: Vec::new(),
             numbers: BTreeMap::new(),
             chats: BTreeSet::new(),
             tokens: HashSet::new(),

@@ -28,6 +28,9 @@ pub(crate) struct Accepted {
     pub(super) outcome: Outcome,
     /// Server time of the send, unix seconds (the send result's `t`).
     pub(super) t: u64,
+    /// The test holds the answer (see [`State::holding`]).
+    #[serde(skip)]
+    pub(crate) held: bool,
 }
 
 impl State {
@@ -51,11 +54,15 @@ impl State {
                 AckBehaviour::Error => Outcome::Error,
             }
         };
+        let held = self.holding;
+        if held {
+            self.held.push(message.id.clone());
+        }
         if matches!(outcome, Outcome::Delivered | Outcome::Stuck) {
             self.chats.insert(message.to.clone());
             self.sent.push(message);
         }
-        Ok(Accepted { outcome, t })
+        Ok(Accepted { outcome, t, held })
     }
 }
 

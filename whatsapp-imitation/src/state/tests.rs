@@ -282,3 +282,23 @@ fn lid_contacts_are_reached_through_their_lid_chat() {
         .unwrap();
     assert_eq!(sent.outcome, Outcome::Delivered);
 }
+
+#[test]
+fn held_sends_are_recorded_and_marked_until_released() {
+    let t0 = Instant::now();
+    let mut state = State::new(Build::default());
+    let wid = "6281234567890@c.us";
+    state.register("6281234567890");
+    let page = paired(&mut state, t0);
+    let before = state
+        .send(&page, message(wid, "free"), t0 + ms(2000))
+        .unwrap();
+    assert!(!before.held);
+    state.holding = true;
+    let held = state
+        .send(&page, message(wid, "held"), t0 + ms(2000))
+        .unwrap();
+    assert!(held.held, "the answer waits");
+    assert_eq!(state.held, [format!("true_{wid}_3EB0AAAA")]);
+    assert_eq!(state.sent.len(), 2, "the phone has it all the same");
+}

@@ -309,3 +309,135 @@ async fn send_modules_register_after_sync_and_a_late_bundle() {
     until(&page, "the module back", synced_with_send_modules).await;
     close(browser).await;
 }
+
+/// whatsapp-web.js `Client.getMessageById`: `Msg.get(id)`, then `Msg.getMessagesById([id])`.
+const GET_MESSAGE_BY_ID: &str = r#"async (messageId) => {
+  const Msg = window.require('WAWebCollections').Msg;
+  const inMemory = Boolean(Msg.get(messageId));
+  let msg = Msg.get(messageId);
+  if (!msg) {
+    const messagesObject = await Msg.getMessagesById([messageId]);
+    if (messagesObject && messagesObject.messages.length) msg = messagesObject.messages[0];
+  }
+  return msg ? { inMemory, id: msg.id.toString(), ack: msg.ack, body: msg.body } : null;
+}"#;
+
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+struct Kept {
+    in_memory: bool,
+    id: String,
+    ack: i64,
+    body: String,
+}
+
+async fn message_by_id(page: &Page, id: &str) -> Option<Kept> {
+    call(page, GET_MESSAGE_BY_ID, &[json!(id)]).await
+}
+
+/// The ack stored for `id` in the profile's `model-storage` database.
+async fn stored_ack(page: &Page, id: &str) -> Option<i64> {
+    const READ: &str = r#"(id) => new Promise((resolve) => {
+  const open = indexedDB.open('model-storage');
+  open.onsuccess = () => {
+    const get = open.result.transaction('message').objectStore('message').get(id);
+    get.onsuccess = () => { open.result.close(); resolve(get.result ? get.result.ack : null); };
+    get.onerror = () => resolve(null);
+  };
+  open.onerror = () => resolve(null);
+})"#;
+    call(page, READ, &[json!(id)]).await
+}
+
+/// `WWebJS.sendMessage` under a caller's id, returning once the message is created (without
+/// waiting for the send result).
+const CREATE_UNDER: &str = r#"async (chatId, content, id) => {
+  const require = window.require;
+  const chat = (await require('WAWebFindChatAction').findOrCreateLatestChat(require('WAWebWidFactory').createWid(chatId))).chat;
+  const from = require('WAWebUserPrefsMeUser').getMaybeMePnUser();
+  const key = new (require('WAWebMsgKey'))({ from, to: chat.id, id, selfDir: 'out' });
+  const message = { id: key, ack: 0, body: content, from, to: chat.id, local: true, self: 'out',
+                    t: parseInt(new Date().getTime() / 1000), isNewMsg: true, type: 'chat' };
+  const [msgPromise] = require('WAWebSendMsgChatAction').addAndSendMsgToChat(chat, message);
+  await msgPromise;
+  return key.toString();
+}"#;
+
+#[tokio::test]
+async fn messages_are_kept_in_the_profile_and_a_pending_one_is_not_sent_again() {
+    let _one = ONE_BROWSER.lock().await;
+    let imitation = Imitation::start().await;
+    imitation.register_with_chat("6285555555555");
+    let profile = fresh_profile("kept");
+    let browser = launch(&profile, Some(DESKTOP_UA)).await;
+    let page = open_and_link(&imitation, &browser).await;
+
+    let delivered = send_message(&page, "6285555555555@c.us", "delivered").await;
+    let id: String = eval(&page, "window.require('WAWebMsgKey').newId()").await;
+    imitation.hold_sends();
+    let pending: String = call(
+        &page,
+        CREATE_UNDER,
+        &[json!("6285555555555@c.us"), json!("pending"), json!(id)],
+    )
+    .await;
+    assert_eq!(
+        pending,
+        format!("true_6285555555555@c.us_{id}"),
+        "created under the caller's id"
+    );
+    assert!(
+        imitation
+            .wait_until(Duration::from_secs(10), |i| i.held_sends()
+                == [pending.clone()])
+            .await,
+        "the send is held after it reached the server"
+    );
+    // Its acks are stored as they come: wait until the stored one is delivered (2).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while stored_ack(&page, &delivered.key).await != Some(2) {
+        assert!(Instant::now() < deadline, "ack 2 was never stored");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    close(browser).await;
+    imitation.release_sends();
+
+    let browser = launch(&profile, Some(DESKTOP_UA)).await;
+    let page = browser.new_page(imitation.url()).await.unwrap();
+    until(&page, "the kept session, synced", synced_with_send_modules).await;
+    let kept = message_by_id(&page, &delivered.key).await;
+    assert_eq!(
+        kept,
+        Some(Kept {
+            in_memory: false,
+            id: delivered.key.clone(),
+            ack: 2,
+            body: "delivered".into()
+        }),
+        "loaded from the profile by Msg.getMessagesById"
+    );
+    let kept = message_by_id(&page, &pending)
+        .await
+        .expect("the pending one is kept");
+    assert_eq!(kept.ack, 0, "still pending");
+    assert!(
+        message_by_id(&page, &delivered.key)
+            .await
+            .unwrap()
+            .in_memory
+    );
+    let never: String = eval(&page, "window.require('WAWebMsgKey').newId()").await;
+    assert_eq!(
+        message_by_id(&page, &format!("true_6285555555555@c.us_{never}")).await,
+        None
+    );
+    assert!(
+        !imitation
+            .wait_until(Duration::from_secs(1), |i| i.sent().len() > 2)
+            .await,
+        "the pending message is not sent again"
+    );
+    let ids: Vec<String> = imitation.sent().into_iter().map(|m| m.id).collect();
+    assert_eq!(ids, [delivered.key, pending]);
+    close(browser).await;
+}
