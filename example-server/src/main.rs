@@ -97,7 +97,10 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
             (Arc::new(whatsapp.clone()), Some(whatsapp))
         }
         SenderKind::Queue => {
-            let queue = QueueSender::new(config.queue.options(&secret)?)?;
+            let options = config.queue.options(&secret)?;
+            // Decoys carry the codes' lifetime, so that no field of an entry tells them apart.
+            let options = options.with_decoy_lifetime(Duration::from_secs(config.otp_ttl_secs));
+            let queue = QueueSender::new(options)?;
             (Arc::new(queue), None)
         }
     };

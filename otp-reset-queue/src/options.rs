@@ -28,6 +28,7 @@ pub struct QueueOptions {
     pub(crate) capacity: usize,
     pub(crate) command_timeout: Duration,
     pub(crate) notice_lifetime: Duration,
+    pub(crate) decoy_lifetime: Duration,
     pub(crate) status_refresh: Duration,
 }
 
@@ -53,6 +54,7 @@ impl QueueOptions {
             capacity: 1000,
             command_timeout: Duration::from_secs(2),
             notice_lifetime: Duration::from_secs(3600),
+            decoy_lifetime: Duration::from_secs(900),
             status_refresh: Duration::from_secs(1),
         })
     }
@@ -81,6 +83,14 @@ impl QueueOptions {
     /// before it is dropped unsent (default an hour); a code waits as long as it is valid.
     pub fn with_notice_lifetime(mut self, lifetime: Duration) -> Self {
         self.notice_lifetime = lifetime;
+        self
+    }
+
+    /// The lifetime a decoy (see [`Sender::send_decoy`](otp_reset::Sender::send_decoy)) carries
+    /// in the stream, which should be the codes' (default 15 minutes, the core's default), so that
+    /// an entry's unsealed fields do not tell a decoy from a code either.
+    pub fn with_decoy_lifetime(mut self, lifetime: Duration) -> Self {
+        self.decoy_lifetime = lifetime;
         self
     }
 
@@ -123,6 +133,7 @@ impl fmt::Debug for QueueOptions {
             .field("capacity", &self.capacity)
             .field("command_timeout", &self.command_timeout)
             .field("notice_lifetime", &self.notice_lifetime)
+            .field("decoy_lifetime", &self.decoy_lifetime)
             .field("status_refresh", &self.status_refresh)
             .finish_non_exhaustive()
     }

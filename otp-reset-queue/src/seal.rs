@@ -7,7 +7,8 @@
 //! write to Redis cannot stretch a message's life. The plain text is, in order: the kind (1
 //! byte: 0 code, 1 password changed), the phone's E.164 digits (8 bytes, big-endian), the
 //! language code (1 length byte + ASCII), and for a code its lifetime in ms (8 bytes) and digits
-//! (1 length byte + ASCII).
+//! (1 length byte + ASCII). A decoy (kind 2) has a six-digit code's layout, with zeros, so that
+//! its sealed size is a code's.
 
 use std::fmt;
 use std::time::Duration;
@@ -25,10 +26,20 @@ pub(crate) const FORMAT_VERSION: &str = "1";
 const NONCE_BYTES: usize = 24;
 const KIND_CODE: u8 = 0;
 const KIND_PASSWORD_CHANGED: u8 = 1;
+const KIND_DECOY: u8 = 2;
 
 /// Seals and opens payloads with the key derived from the shared secret.
 #[derive(Clone)]
 pub(crate) struct Sealer(XChaCha20Poly1305);
+
+/// What an entry held: a message, or a decoy that the worker drops.
+#[derive(Debug)]
+pub(crate) enum Opened {
+    /// A message to deliver.
+    Message(Unsealed),
+    /// A decoy queued for a pair that matches no user.
+    Decoy,
+}
 
 /// A message as the worker gets it back.
 #[derive(Debug)]
@@ -77,6 +88,15 @@ impl Sealer {
             plain.extend_from_slice(&ttl_ms.to_be_bytes());
             push_short(&mut plain, code.expose().as_bytes());
         }
+        self.seal_plain(&plain, enqueued_at, expires_at)
+    }
+
+    fn seal_plain(
+        &self,
+        plain: &[u8],
+        enqueued_at: u64,
+        expires_at: u64,
+    ) -> Result<Vec<u8>, Unsupported> {
         let mut nonce = [0u8; NONCE_BYTES];
         rand::fill(&mut nonce[..]);
         let nonce = XNonce::from(nonce);
@@ -92,14 +112,24 @@ impl Sealer {
         Ok(sealed)
     }
 
-    /// Opens a payload sealed under the same secret with the same unsealed fields; `None` for
-    /// anything else.
-    pub(crate) fn open(
+    /// Seals a decoy: a six-digit code's layout with zeros, of a code's size.
+    pub(crate) fn seal_decoy(
         &self,
-        sealed: &[u8],
         enqueued_at: u64,
         expires_at: u64,
-    ) -> Option<Unsealed> {
+    ) -> Result<Vec<u8>, Unsupported> {
+        let mut plain = Zeroizing::new(Vec::with_capacity(48));
+        plain.push(KIND_DECOY);
+        plain.extend_from_slice(&[0; 8]);
+        push_short(&mut plain, Lang::Id.code().as_bytes());
+        plain.extend_from_slice(&[0; 8]);
+        push_short(&mut plain, b"000000");
+        self.seal_plain(&plain, enqueued_at, expires_at)
+    }
+
+    /// Opens a payload sealed under the same secret with the same unsealed fields; `None` for
+    /// anything else.
+    pub(crate) fn open(&self, sealed: &[u8], enqueued_at: u64, expires_at: u64) -> Option<Opened> {
         if sealed.len() < NONCE_BYTES {
             return None;
         }
@@ -132,9 +162,12 @@ fn push_short(buffer: &mut Vec<u8>, bytes: &[u8]) {
 }
 
 /// Reads the plain text back; `None` if it is not in this format.
-fn parse(plain: &[u8]) -> Option<Unsealed> {
+fn parse(plain: &[u8]) -> Option<Opened> {
     let mut rest = plain;
     let kind = take(&mut rest, 1)?[0];
+    if kind == KIND_DECOY {
+        return Some(Opened::Decoy);
+    }
     let phone = u64::from_be_bytes(take(&mut rest, 8)?.try_into().ok()?);
     let to = PhoneNumber::from_u64(phone)?;
     let lang = Lang::from_code(std::str::from_utf8(take_short(&mut rest)?).ok()?)?;
@@ -151,7 +184,8 @@ fn parse(plain: &[u8]) -> Option<Unsealed> {
         KIND_PASSWORD_CHANGED => Message::PasswordChanged { lang },
         _ => return None,
     };
-    rest.is_empty().then_some(Unsealed { to, message })
+    rest.is_empty()
+        .then_some(Opened::Message(Unsealed { to, message }))
 }
 
 fn take<'a>(rest: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
@@ -185,7 +219,9 @@ mod tests {
         let sealer = Sealer::new(&[7; 32]);
         let to: PhoneNumber = "081234567890".parse().unwrap();
         let sealed = sealer.seal(to, &code_message(), 10, 20).unwrap();
-        let opened = sealer.open(&sealed, 10, 20).unwrap();
+        let Some(Opened::Message(opened)) = sealer.open(&sealed, 10, 20) else {
+            panic!("not a message")
+        };
         assert_eq!(opened.to, to);
         let Message::Code { code, ttl, lang } = opened.message else {
             panic!("not a code")
@@ -211,10 +247,22 @@ mod tests {
         let to: PhoneNumber = "081234567890".parse().unwrap();
         let notice = Message::PasswordChanged { lang: Lang::Id };
         let sealed = sealer.seal(to, &notice, 1, 2).unwrap();
-        let opened = sealer.open(&sealed, 1, 2).unwrap();
+        let Some(Opened::Message(opened)) = sealer.open(&sealed, 1, 2) else {
+            panic!("not a message")
+        };
         assert!(matches!(
             opened.message,
             Message::PasswordChanged { lang: Lang::Id }
         ));
+    }
+
+    #[test]
+    fn a_decoy_opens_as_a_decoy_and_is_a_codes_size() {
+        let sealer = Sealer::new(&[7; 32]);
+        let to: PhoneNumber = "081234567890".parse().unwrap();
+        let code = sealer.seal(to, &code_message(), 1, 2).unwrap();
+        let decoy = sealer.seal_decoy(1, 2).unwrap();
+        assert_eq!(code.len(), decoy.len());
+        assert!(matches!(sealer.open(&decoy, 1, 2), Some(Opened::Decoy)));
     }
 }

@@ -56,6 +56,7 @@ struct Inner {
     sealer: Sealer,
     capacity: usize,
     notice_lifetime: Duration,
+    decoy_lifetime: Duration,
     status: watch::Receiver<SenderStatus>,
 }
 
@@ -83,9 +84,39 @@ impl QueueSender {
                 sealer: options.sealer,
                 capacity: options.capacity,
                 notice_lifetime: options.notice_lifetime,
+                decoy_lifetime: options.decoy_lifetime,
                 status,
             }),
         })
+    }
+}
+
+impl QueueSender {
+    /// Adds a sealed payload to the stream, within the capacity; the entry's id.
+    async fn enqueue(
+        &self,
+        enqueued_at: u64,
+        expires_at: u64,
+        payload: Vec<u8>,
+    ) -> Result<String, SendError> {
+        let inner = &*self.inner;
+        let mut invocation = ENQUEUE.key(&inner.keys.stream);
+        invocation
+            .arg(inner.capacity)
+            .arg(FORMAT_VERSION)
+            .arg(enqueued_at)
+            .arg(expires_at)
+            .arg(payload);
+        let added: Option<String> =
+            inner
+                .link
+                .script("enqueue", &invocation)
+                .await
+                .map_err(|error| match error {
+                    QueueError::Timeout { timeout, .. } => SendError::Timeout(timeout),
+                    other => SendError::Failed(Box::new(other)),
+                })?;
+        added.ok_or(SendError::QueueFull)
     }
 }
 
@@ -104,28 +135,30 @@ impl Sender for QueueSender {
             .sealer
             .seal(*to, message, enqueued_at, expires_at)
             .map_err(|_| SendError::Failed("the queue cannot carry this kind of message".into()))?;
-        let mut invocation = ENQUEUE.key(&inner.keys.stream);
-        invocation
-            .arg(inner.capacity)
-            .arg(FORMAT_VERSION)
-            .arg(enqueued_at)
-            .arg(expires_at)
-            .arg(payload);
-        let added: Option<String> =
-            inner
-                .link
-                .script("enqueue", &invocation)
-                .await
-                .map_err(|error| match error {
-                    QueueError::Timeout { timeout, .. } => SendError::Timeout(timeout),
-                    other => SendError::Failed(Box::new(other)),
-                })?;
-        match added {
-            Some(entry_id) => Ok(Delivered {
-                message_id: Some(entry_id),
-            }),
-            None => Err(SendError::QueueFull),
-        }
+        let entry_id = self.enqueue(enqueued_at, expires_at, payload).await?;
+        Ok(Delivered {
+            message_id: Some(entry_id),
+        })
+    }
+
+    /// The queue is durable: request-otp waits for the entry before it answers.
+    fn hands_off_durably(&self) -> bool {
+        true
+    }
+
+    /// Queues a sealed decoy, of a code's size and lifetime, which the worker drops.
+    async fn send_decoy(&self) -> Result<(), SendError> {
+        let inner = &*self.inner;
+        let enqueued_at = millis_since_epoch(SystemTime::now());
+        let lifetime_ms = u64::try_from(inner.decoy_lifetime.as_millis()).unwrap_or(u64::MAX);
+        let expires_at = enqueued_at.saturating_add(lifetime_ms);
+        let payload = inner
+            .sealer
+            .seal_decoy(enqueued_at, expires_at)
+            .map_err(|_| SendError::Failed("the queue cannot seal a decoy".into()))?;
+        self.enqueue(enqueued_at, expires_at, payload)
+            .await
+            .map(drop)
     }
 
     fn state(&self) -> SenderState {

@@ -316,3 +316,33 @@ async fn a_send_that_failed_after_creating_its_message_is_not_sent_again() {
     assert_eq!(service.delivered().len(), 1, "delivered once");
     assert_eq!(stats.sent(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_decoy_is_queued_like_a_code_and_dropped_unsent() {
+    let redis = TestRedis::new();
+    let queue = QueueSender::new(redis.options()).unwrap();
+    assert!(queue.hands_off_durably(), "request-otp waits for the entry");
+    queue.send_decoy().await.unwrap();
+    queue
+        .send(&phone(1), &code_message("123456", LONG))
+        .await
+        .unwrap();
+    let service = KeyedService::new(true, Lookup::Tells, Hang::Never);
+    let worker = SenderWorker::new(redis.options(), service.clone(), worker_options()).unwrap();
+    let stats = worker.stats();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let running = tokio::spawn(async move {
+        worker
+            .run(async {
+                let _ = stopped.await;
+            })
+            .await;
+    });
+    wait_until("the decoy and the code are taken", PATIENCE, || {
+        stats.decoys() == 1 && stats.sent() == 1
+    })
+    .await;
+    let _ = stop.send(());
+    running.await.unwrap();
+    assert_eq!(service.delivered().len(), 1, "only the code is delivered");
+}

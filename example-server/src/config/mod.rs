@@ -189,8 +189,8 @@ pub struct Config {
     #[arg(long, env = "WHATSAPP_TEMPLATE")]
     pub whatsapp_template: Option<String>,
 
-    /// A folder of WhatsApp Web adapter scripts (`probe.js`, `send.js`, `ack.js`,
-    /// `refresh-qr.js`, `VERSION`) that replace the compiled-in ones it holds: follows a change
+    /// A folder of WhatsApp Web adapter scripts (`probe.js`, `send.js`, `new-key.js`,
+    /// `find.js`, `ack.js`, `refresh-qr.js`, `VERSION`) that replace the compiled-in ones it holds: follows a change
     /// of WhatsApp Web without a rebuild.
     #[arg(long, env = "WHATSAPP_ADAPTER_DIR")]
     pub whatsapp_adapter_dir: Option<PathBuf>,

@@ -47,6 +47,12 @@ enum Step {
     Leave,
 }
 
+/// What an entry held, once opened.
+enum Opened<T> {
+    Message(T),
+    Decoy,
+}
+
 /// One entry, read from the stream.
 struct Taken {
     id: String,
@@ -64,10 +70,17 @@ impl SenderWorker {
         stop: &mut watch::Receiver<bool>,
         lease: &watch::Receiver<Held>,
     ) {
-        let Some(taken) = self.unseal(&entry) else {
-            tracing::warn!(target: "otp_reset_queue", entry = %entry.id, "an entry that does not unseal (another secret or format): dropped");
-            self.finish(&entry.id, Outcome::Unreadable).await;
-            return;
+        let taken = match self.unseal(&entry) {
+            Some(Opened::Message(taken)) => taken,
+            Some(Opened::Decoy) => {
+                self.finish(&entry.id, Outcome::Decoy).await;
+                return;
+            }
+            None => {
+                tracing::warn!(target: "otp_reset_queue", entry = %entry.id, "an entry that does not unseal (another secret or format): dropped");
+                self.finish(&entry.id, Outcome::Unreadable).await;
+                return;
+            }
         };
         let phone = taken.unsealed.to.masked();
         let mut backoff = Backoff::new(self.options.retry_min, self.options.retry_max);
@@ -92,7 +105,8 @@ impl SenderWorker {
         }
     }
 
-    fn unseal(&self, entry: &StreamId) -> Option<Taken> {
+    /// The entry's message, or that it is a decoy; `None` when it does not unseal.
+    fn unseal(&self, entry: &StreamId) -> Option<Opened<Taken>> {
         let version: String = entry.get("v")?;
         if version != FORMAT_VERSION {
             return None;
@@ -100,16 +114,19 @@ impl SenderWorker {
         let enqueued_at: u64 = entry.get("enqueued_at")?;
         let expires_at: u64 = entry.get("expires_at")?;
         let payload: Vec<u8> = entry.get("payload")?;
-        let unsealed = self.queue.sealer.open(&payload, enqueued_at, expires_at)?;
+        let unsealed = match self.queue.sealer.open(&payload, enqueued_at, expires_at)? {
+            crate::seal::Opened::Message(unsealed) => unsealed,
+            crate::seal::Opened::Decoy => return Some(Opened::Decoy),
+        };
         // Records outlive any claim of the entry: a few times the message's lifetime.
         let lifetime = expires_at.saturating_sub(enqueued_at);
         let record_ttl_ms = lifetime.saturating_mul(3).max(60_000);
-        Some(Taken {
+        Some(Opened::Message(Taken {
             id: entry.id.clone(),
             unsealed,
             expires_at,
             record_ttl_ms,
-        })
+        }))
     }
 
     /// Acknowledges a finished entry and counts it; an entry whose ack fails stays pending

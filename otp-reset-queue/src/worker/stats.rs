@@ -16,6 +16,7 @@ struct Counts {
     unknown: AtomicU64,
     not_registered: AtomicU64,
     unreadable: AtomicU64,
+    decoys: AtomicU64,
 }
 
 /// What became of one entry.
@@ -27,6 +28,7 @@ pub(crate) enum Outcome {
     Unknown,
     NotRegistered,
     Unreadable,
+    Decoy,
 }
 
 impl WorkerStats {
@@ -38,6 +40,7 @@ impl WorkerStats {
             Outcome::Unknown => &self.0.unknown,
             Outcome::NotRegistered => &self.0.not_registered,
             Outcome::Unreadable => &self.0.unreadable,
+            Outcome::Decoy => &self.0.decoys,
         };
         counter.fetch_add(1, Ordering::Relaxed);
     }
@@ -45,6 +48,12 @@ impl WorkerStats {
     /// Messages the sender delivered.
     pub fn sent(&self) -> u64 {
         self.0.sent.load(Ordering::Relaxed)
+    }
+
+    /// Decoys dropped, as they are meant to be (see
+    /// [`Sender::send_decoy`](otp_reset::Sender::send_decoy)).
+    pub fn decoys(&self) -> u64 {
+        self.0.decoys.load(Ordering::Relaxed)
     }
 
     /// Messages dropped unsent because their code had expired.
