@@ -155,7 +155,10 @@ async fn the_whole_flow_over_whatsapp_after_the_operator_links_it_by_qr() {
     imitation.register_with_chat(SITI);
     let server = whatsapp_server(&imitation, "whatsapp-server", true).await;
     let status = wait_for_status(&server, "WAITING_FOR_QR").await;
-    assert_eq!(status["adapterVersion"], "2");
+    assert_eq!(
+        status["adapterVersion"],
+        otp_reset_whatsapp::ADAPTER_VERSION
+    );
     assert_eq!(status["serviceVersion"], imitation.build().version());
 
     // The QR code is for the operator only.

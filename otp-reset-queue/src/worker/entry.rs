@@ -168,6 +168,7 @@ impl SenderWorker {
                     bounded(self.options.send_timeout, self.sender.find_sent(to, &key)).await;
                 match lookup {
                     Ok(SentLookup::Found(delivered)) => {
+                        tracing::info!(target: "otp_reset_queue", entry = %taken.id, %phone, "taken over a message the messaging service already holds: not sent again");
                         self.record_created(&record_key, taken, &delivered).await;
                         Step::Done(Outcome::AlreadySent)
                     }
