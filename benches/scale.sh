@@ -172,5 +172,5 @@ stop two
 echo "   Redis keys at the end: $(redis-cli -p "$redis_port" dbsize), memory $(redis-cli -p "$redis_port" info memory | awk -F: '/^used_memory_human/ {print $2}' | tr -d '\r')"
 
 echo "== Redis's own ceiling on this machine (redis-benchmark, 32 clients)"
-redis-benchmark -p "$redis_port" -q -n 200000 -c 32 -t set
-redis-benchmark -p "$redis_port" -q -n 400000 -c 32 -P 16 -t set | sed 's/^SET/SET, pipelined 16 deep/'
+redis-benchmark -p "$redis_port" -q -n 200000 -c 32 -t set | tr "\r" "\n" | grep "per second"
+redis-benchmark -p "$redis_port" -q -n 400000 -c 32 -P 16 -t set | tr "\r" "\n" | grep "per second" | sed 's/^SET/SET, pipelined 16 deep/'
