@@ -4,11 +4,15 @@
 //!   the in-memory and the JSON file store, one at a time and 32 in flight, with 1 thousand to
 //!   1 million users and codes.
 //! - `cargo bench -p benches --bench flow`: request-otp for a known and an unknown pair.
+//! - `cargo bench -p benches --bench stores`: the in-memory and the Redis store side by side
+//!   (verify-otp right and wrong, request-otp), one at a time and 32 in flight.
 //! - `cargo bench -p benches --bench hashing`: argon2id at the policy's parameters.
 //! - `cargo run --release -p benches --bin code-memory`: bytes per active code in memory.
 //! - `cargo run --release -p benches --bin sync-latency`: one durable append on this disk.
 //! - `bash benches/load.sh`: HTTP on loopback (the example server, and `memory-server`: the flow
 //!   over the in-memory stores mounted in axum).
+//! - `bash benches/scale.sh`: HTTP on loopback, the example server with its codes in memory and
+//!   in Redis, then two instances on one Redis against one.
 //!
 //! This library holds what the benchmarks share: stores seeded with many users and codes.
 #![forbid(unsafe_code)]
@@ -80,29 +84,40 @@ pub fn service<U: UserStore, O: OtpStore>(users: U, otps: O) -> ForgotPassword<U
         .unwrap_or_else(|e| panic!("building the service: {e}"))
 }
 
+/// In-memory users `0..count`: user `i` is named `Pengguna i` and has phone [`phone`]`(i)`.
+pub fn memory_users(count: usize) -> otp_reset::MemoryUserStore {
+    otp_reset::MemoryUserStore::from_users((0..count).map(|i| User {
+        id: UserId(i.to_string()),
+        name: format!("Pengguna {i}"),
+        phone: phone(i),
+        password: "rahasia".into(),
+    }))
+}
+
+/// The code [`CODE`] for user `i`, keyed with [`SECRET`] as the benchmark services key it.
+pub fn seeded_code(codes: &CodeHasher, i: usize) -> NewCode {
+    NewCode {
+        otp_id: OtpId::generate(),
+        digest: codes.code_digest(&phone(i), CODE),
+        user_id: Some(UserId(i.to_string())),
+        pair: otp_reset::store::PairKey::from_u64(1),
+        lang: Lang::Id,
+    }
+}
+
 /// In-memory stores with `count` users, each with an active code [`CODE`].
 pub async fn memory_stores(
     count: usize,
 ) -> (otp_reset::MemoryUserStore, otp_reset::MemoryOtpStore) {
     let codes = CodeHasher::new(&SECRET).unwrap_or_else(|_| unreachable!());
-    let users = otp_reset::MemoryUserStore::from_users((0..count).map(|i| User {
-        id: UserId(i.to_string()),
-        name: format!("Pengguna {i}"),
-        phone: phone(i),
-        password: "rahasia".into(),
-    }));
+    let users = memory_users(count);
     let otps = otp_reset::MemoryOtpStore::new();
     let now = SystemClock.now();
     let rules = OtpRules::DEFAULT;
     for i in 0..count {
-        let code = NewCode {
-            otp_id: OtpId::generate(),
-            digest: codes.code_digest(&phone(i), CODE),
-            user_id: Some(UserId(i.to_string())),
-            pair: otp_reset::store::PairKey::from_u64(1),
-            lang: Lang::Id,
-        };
-        let _ = otps.issue(&phone(i), code, now, &rules).await;
+        let _ = otps
+            .issue(&phone(i), seeded_code(&codes, i), now, &rules)
+            .await;
     }
     (users, otps)
 }
