@@ -4,12 +4,9 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{Server, demo_data};
+use common::{Server, Worker, demo_data};
 use serde_json::{Value, json};
 
 const SECRET: &str = "a shared secret of the instances and the worker, 32+";
@@ -65,74 +62,18 @@ impl Drop for Prefix {
     }
 }
 
-/// The `--sender-worker` process, its output collected.
-struct Worker {
-    child: Child,
-    output: Arc<Mutex<String>>,
-}
-
-impl Worker {
-    fn start(prefix: &str) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_example-server"))
-            .arg("--sender-worker")
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("RUST_LOG", "info")
-            .env("WORKER_SENDER", "console")
-            .env("SENDER_QUEUE_URL", redis_url())
-            .env("SENDER_QUEUE_PREFIX", prefix)
-            .env("OTP_SECRET", SECRET)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let output = Arc::new(Mutex::new(String::new()));
-        for stream in [
-            child
-                .stdout
-                .take()
-                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
-            child
-                .stderr
-                .take()
-                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            let output = Arc::clone(&output);
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    let mut output = output.lock().unwrap();
-                    output.push_str(&line);
-                    output.push('\n');
-                }
-            });
-        }
-        Self { child, output }
-    }
-
-    fn output(&self) -> String {
-        self.output.lock().unwrap().clone()
-    }
-
-    /// The codes the worker's console sender printed.
-    fn codes(&self) -> Vec<String> {
-        self.output()
-            .lines()
-            .filter(|line| line.contains("[console sender]"))
-            .filter_map(|line| line.split("Anda: *").nth(1))
-            .filter_map(|rest| rest.split('*').next())
-            .map(str::to_owned)
-            .collect()
-    }
-}
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The worker with the console sender on the queue under `prefix`.
+fn console_worker(prefix: &str) -> Worker {
+    let url = redis_url();
+    Worker::start(
+        &[
+            ("WORKER_SENDER", "console"),
+            ("SENDER_QUEUE_URL", &url),
+            ("SENDER_QUEUE_PREFIX", prefix),
+            ("OTP_SECRET", SECRET),
+        ],
+        false,
+    )
 }
 
 async fn bot_status(server: &Server) -> Value {
@@ -185,7 +126,7 @@ async fn the_worker_sends_what_an_instance_queues_and_bot_status_follows_the_wor
     assert_eq!(status["reason"], "no sender worker is running");
     assert_eq!(status["ready"], false);
 
-    let mut worker = Worker::start(&prefix.prefix);
+    let worker = console_worker(&prefix.prefix);
     let ready = Duration::from_secs(30);
     wait_for_status(&server, "READY", ready, |s| {
         s["status"] == "READY" && s["ready"] == true
@@ -201,7 +142,7 @@ async fn the_worker_sends_what_an_instance_queues_and_bot_status_follows_the_wor
     assert_eq!(status, 200, "{body}");
     let deadline = Instant::now() + Duration::from_secs(20);
     let code = loop {
-        if let Some(code) = worker.codes().first() {
+        if let Some((_, code)) = worker.codes().first() {
             break code.clone();
         }
         assert!(
@@ -227,8 +168,7 @@ async fn the_worker_sends_what_an_instance_queues_and_bot_status_follows_the_wor
     );
 
     // SIGKILL: no goodbye; the heartbeat goes stale.
-    let _ = worker.child.kill();
-    let _ = worker.child.wait();
+    worker.kill_hard();
     let status = wait_for_status(&server, "the worker gone", Duration::from_secs(30), |s| {
         s["status"] != "READY"
     })

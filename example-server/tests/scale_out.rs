@@ -5,12 +5,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{Server, fresh_dir, phone, stored_phone, write_users};
+use common::{Server, Worker, fresh_dir, phone, stored_phone, write_users};
 use serde_json::{Value, json};
 use whatsapp_imitation::Imitation;
 
@@ -23,98 +22,6 @@ fn redis_url() -> String {
 fn postgres_url() -> String {
     std::env::var("OTP_RESET_TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-/// A process of the example server that serves no site: the sender worker.
-struct Worker {
-    child: Child,
-    output: Arc<Mutex<String>>,
-}
-
-impl Worker {
-    fn start(env: &[(String, String)], on_terminal: bool) -> Worker {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_example-server"));
-        command
-            .arg("--sender-worker")
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        for (key, value) in env {
-            command.env(key, value);
-        }
-        // On a terminal (a pseudo-terminal this test reads), the WhatsApp sender draws its QR
-        // code there, as for an operator.
-        let mut terminal = None;
-        if on_terminal {
-            let size = nix::pty::Winsize {
-                ws_row: 80,
-                ws_col: 200,
-                ws_xpixel: 0,
-                ws_ypixel: 0,
-            };
-            let pty = nix::pty::openpty(&size, None).unwrap();
-            command.stderr(Stdio::from(pty.slave));
-            terminal = Some(std::fs::File::from(pty.master));
-        }
-        let mut child = command.spawn().unwrap();
-        drop(command);
-        let output = Arc::new(Mutex::new(String::new()));
-        for stream in [
-            child
-                .stdout
-                .take()
-                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
-            child
-                .stderr
-                .take()
-                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
-            terminal.map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            let output = Arc::clone(&output);
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    let mut output = output.lock().unwrap();
-                    output.push_str(&line);
-                    output.push('\n');
-                }
-            });
-        }
-        Worker { child, output }
-    }
-
-    fn output(&self) -> String {
-        self.output.lock().unwrap().clone()
-    }
-
-    /// The codes the console sender printed, with the number each went to.
-    fn codes(&self) -> Vec<(String, String)> {
-        self.output()
-            .lines()
-            .filter(|line| line.contains("[console sender] to +"))
-            .filter_map(|line| {
-                let to = line.split("to +").nth(1)?.split(':').next()?.to_owned();
-                let code = line.split("Anda: *").nth(1)?.split('*').next()?.to_owned();
-                Some((to, code))
-            })
-            .collect()
-    }
-
-    fn kill_hard(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// One Redis prefix, one PostgreSQL database with `users` imported, the settings every process
@@ -199,11 +106,17 @@ impl Deployment {
     }
 
     fn worker(&self, extra: &[(&str, &str)]) -> Worker {
-        Worker::start(&self.env(extra), false)
+        self.worker_with(extra, false)
     }
 
     fn worker_on_terminal(&self, extra: &[(&str, &str)]) -> Worker {
-        Worker::start(&self.env(extra), true)
+        self.worker_with(extra, true)
+    }
+
+    fn worker_with(&self, extra: &[(&str, &str)], on_terminal: bool) -> Worker {
+        let env = self.env(extra);
+        let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        Worker::start(&pairs, on_terminal)
     }
 
     async fn finish(self) {

@@ -44,6 +44,108 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// Spawns `command` with its standard error on a pseudo-terminal when `on_terminal` (as when an
+/// operator runs it by hand: what it prints only for a person, the WhatsApp QR code, lands
+/// there), and collects everything it prints, line by line.
+pub fn spawn_collecting(mut command: Command, on_terminal: bool) -> (Child, Arc<Mutex<String>>) {
+    let mut terminal = None;
+    if on_terminal {
+        let size = nix::pty::Winsize {
+            ws_row: 80,
+            ws_col: 200,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        let pty = nix::pty::openpty(&size, None).unwrap();
+        command.stderr(Stdio::from(pty.slave));
+        terminal = Some(std::fs::File::from(pty.master));
+    }
+    let mut child = command
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
+    // The child holds its own copy of the terminal's far end; ours goes with `command`.
+    drop(command);
+    let output = Arc::new(Mutex::new(String::new()));
+    for stream in [
+        child
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+        child
+            .stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+        terminal.map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let output = Arc::clone(&output);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                let mut output = output.lock().unwrap();
+                output.push_str(&line);
+                output.push('\n');
+            }
+        });
+    }
+    (child, output)
+}
+
+/// A `--sender-worker` process (it serves no site), its output collected.
+pub struct Worker {
+    child: Child,
+    output: Arc<Mutex<String>>,
+}
+
+impl Worker {
+    /// Starts the worker with `env` only, on a terminal when `on_terminal`.
+    pub fn start(env: &[(&str, &str)], on_terminal: bool) -> Worker {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_example-server"));
+        command
+            .arg("--sender-worker")
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let (child, output) = spawn_collecting(command, on_terminal);
+        Worker { child, output }
+    }
+
+    pub fn output(&self) -> String {
+        self.output.lock().unwrap().clone()
+    }
+
+    /// Each code the worker's console sender printed, with the number it went to (E.164
+    /// digits), in order.
+    pub fn codes(&self) -> Vec<(String, String)> {
+        self.output()
+            .lines()
+            .filter(|line| line.contains("[console sender] to +"))
+            .filter_map(|line| {
+                let to = line.split("to +").nth(1)?.split(':').next()?.to_owned();
+                let code = line.split("Anda: *").nth(1)?.split('*').next()?.to_owned();
+                Some((to, code))
+            })
+            .collect()
+    }
+
+    /// SIGKILL: the worker dies wherever it is.
+    pub fn kill_hard(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// A running server process.
 pub struct Server {
     child: Child,
@@ -148,47 +250,7 @@ impl Server {
         for (key, value) in env {
             command.env(key, value);
         }
-        let mut terminal_side = None;
-        if terminal {
-            let size = nix::pty::Winsize {
-                ws_row: 80,
-                ws_col: 200,
-                ws_xpixel: 0,
-                ws_ypixel: 0,
-            };
-            let pty = nix::pty::openpty(&size, None).unwrap();
-            command.stderr(Stdio::from(pty.slave));
-            terminal_side = Some(std::fs::File::from(pty.master));
-        }
-        let mut child = command
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run {wrapper:?} {binary}: {e}"));
-        // The child holds its own copy of the terminal's far end; ours went with `command`.
-        drop(command);
-        let output = Arc::new(Mutex::new(String::new()));
-        for stream in [
-            child
-                .stdout
-                .take()
-                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
-            child
-                .stderr
-                .take()
-                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
-            terminal_side.map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            let output = Arc::clone(&output);
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    let mut output = output.lock().unwrap();
-                    output.push_str(&line);
-                    output.push('\n');
-                }
-            });
-        }
+        let (child, output) = spawn_collecting(command, terminal);
         let server = Server {
             child,
             port,
