@@ -374,7 +374,9 @@ async fn one_worker_delivers_every_code_from_both_instances_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killing_an_instance_mid_burst_loses_nothing_it_acknowledged() {
-    const USERS: usize = 24;
+    const USERS: usize = 48;
+    /// Answers A gives before it is killed: the rest of the burst is in flight or unread.
+    const KILL_AFTER: usize = 12;
     let (deployment, worker, a, b) = two_instances(
         "kill-instance",
         USERS,
@@ -383,12 +385,11 @@ async fn killing_an_instance_mid_burst_loses_nothing_it_acknowledged() {
     .await;
     let a_url = a.url("/api/forgot-password/request-otp");
     let client = reqwest::Client::new();
-    let (first_answer, answered) = tokio::sync::oneshot::channel::<()>();
-    let first_answer = Arc::new(Mutex::new(Some(first_answer)));
+    let (enough, answered) = tokio::sync::oneshot::channel::<()>();
+    let enough = Arc::new(Mutex::new((0, Some(enough))));
     let burst: Vec<_> = (0..USERS)
         .map(|i| {
-            let (client, url, first_answer) =
-                (client.clone(), a_url.clone(), Arc::clone(&first_answer));
+            let (client, url, enough) = (client.clone(), a_url.clone(), Arc::clone(&enough));
             tokio::spawn(async move {
                 let sent = client
                     .post(url)
@@ -399,16 +400,19 @@ async fn killing_an_instance_mid_burst_loses_nothing_it_acknowledged() {
                     Ok(response) => Some(response.status().as_u16()),
                     Err(_) => None,
                 };
-                if status == Some(200)
-                    && let Some(first) = first_answer.lock().unwrap().take()
-                {
-                    let _ = first.send(());
+                if status == Some(200) {
+                    let mut enough = enough.lock().unwrap();
+                    enough.0 += 1;
+                    if enough.0 >= KILL_AFTER
+                        && let Some(signal) = enough.1.take()
+                    {
+                        let _ = signal.send(());
+                    }
                 }
                 (i, status)
             })
         })
         .collect();
-    // Killed as soon as it answered one: the rest of the burst is in flight or not yet read.
     let _ = answered.await;
     a.kill_hard();
     let mut acknowledged = Vec::new();
