@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::store::Refusal;
-use crate::{MaskedPhone, Message, OtpId, UserId};
+use crate::{DeliveryStatus, MaskedPhone, Message, OtpId, UserId};
 
 /// One step of the flow. Phone numbers are masked; codes, tokens and passwords never appear.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,6 +46,16 @@ pub enum Event {
         kind: MessageKind,
         /// Why.
         error: String,
+    },
+    /// The messaging service reported what became of a code sent to a user (never reported for
+    /// a pair that matches no user, whose status is only simulated).
+    DeliveryChanged {
+        /// The recipient.
+        phone: MaskedPhone,
+        /// The status the code reached.
+        status: DeliveryStatus,
+        /// The time from request-otp to this report.
+        after: Duration,
     },
     /// A wrong code or reset proof was given.
     VerifyFailed {
@@ -116,6 +126,7 @@ impl Event {
             Self::CodeRefused { .. } => "code_refused",
             Self::Sent { .. } => "sent",
             Self::SendFailed { .. } => "send_failed",
+            Self::DeliveryChanged { .. } => "delivery_changed",
             Self::VerifyFailed { .. } => "verify_failed",
             Self::Locked { .. } => "locked",
             Self::Verified { .. } => "verified",
@@ -145,6 +156,11 @@ impl fmt::Display for Event {
             Self::SendFailed { phone, kind, error } => {
                 write!(f, "{kind} to {phone} not sent: {error}")
             }
+            Self::DeliveryChanged {
+                phone,
+                status,
+                after,
+            } => write!(f, "code to {phone} {status} after {after:?}"),
             Self::VerifyFailed {
                 phone,
                 attempts_left,

@@ -85,6 +85,7 @@
 mod code;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+mod delivery;
 mod error;
 mod events;
 mod lang;
@@ -102,6 +103,7 @@ pub mod wire;
 pub use async_trait::async_trait;
 
 pub use code::{CodeHasher, Digest, OtpCode, OtpId, ResetToken, SecretTooShort};
+pub use delivery::DeliveryStatus;
 pub use error::{Error, SettingError};
 pub use events::{Event, EventSink, MessageKind};
 pub use lang::Lang;
@@ -109,8 +111,8 @@ pub use password::{PasswordCheck, PasswordError, Passwords};
 pub use phone::{MaskedPhone, PhoneError, PhoneNumber};
 pub use policy::{OtpRules, Policy, PolicyBuilder, PolicyError, SiteRate, UnknownUser};
 pub use sender::{
-    ConsoleSender, Delivered, Message, MessageKey, SendError, Sender, SenderProblem, SenderState,
-    SenderStatus, SentLookup,
+    ConsoleSender, Delivered, DeliveryReport, DeliveryReports, DeliveryUpdate, Message, MessageKey,
+    Presence, SendError, Sender, SenderChain, SenderProblem, SenderState, SenderStatus, SentLookup,
 };
 pub use service::{ForgotPassword, ForgotPasswordBuilder, ResponseBody, ShutdownReport};
 pub use store::{

@@ -44,4 +44,8 @@ impl Sender for ConsoleSender {
     fn state(&self) -> SenderState {
         SenderState::Ready
     }
+
+    fn name(&self) -> &str {
+        "console"
+    }
 }

@@ -1,14 +1,18 @@
 //! Delivering messages to phones: the [`Sender`] trait, its states, and the console sender.
 
+mod chain;
 mod console;
 mod drain;
 pub(crate) mod handoff;
 pub(crate) mod outbox;
+mod report;
 
 use std::fmt;
 use std::time::Duration;
 
+pub use chain::SenderChain;
 pub use console::ConsoleSender;
+pub use report::{DeliveryReport, DeliveryReports, DeliveryUpdate, Presence};
 
 use crate::{Lang, OtpCode, PhoneNumber};
 
@@ -109,6 +113,27 @@ pub trait Sender: Send + Sync + fmt::Debug + 'static {
         let _ = (to, key);
         Ok(SentLookup::Unknown)
     }
+
+    /// Whether `to` has an account on the messaging service, asked without sending anything.
+    /// The service asks it for a pair that matches no user, so that the delivery status it shows
+    /// for that pair is the one a real send would reach; it must cost about what the lookup
+    /// inside a real send costs. The default cannot tell ([`Presence::Unknown`]).
+    async fn lookup(&self, to: &PhoneNumber) -> Result<Presence, SendError> {
+        let _ = to;
+        Ok(Presence::Unknown)
+    }
+
+    /// Gives the sender where to report what became of the messages it sent (acknowledgements,
+    /// status webhooks), by the ids its sends returned. Called once, when the service is built;
+    /// the default reports nothing, and a message's status then stays `sent`.
+    fn report_deliveries_to(&self, reports: DeliveryReports) {
+        let _ = reports;
+    }
+
+    /// A short name for logs and metrics (`whatsapp-web`, `cloud-api`, `console`, …).
+    fn name(&self) -> &str {
+        "sender"
+    }
 }
 
 /// The id a message is created under, chosen before it is sent (see
@@ -195,6 +220,18 @@ impl<S: Sender + ?Sized> Sender for std::sync::Arc<S> {
 
     async fn find_sent(&self, to: &PhoneNumber, key: &MessageKey) -> Result<SentLookup, SendError> {
         (**self).find_sent(to, key).await
+    }
+
+    async fn lookup(&self, to: &PhoneNumber) -> Result<Presence, SendError> {
+        (**self).lookup(to).await
+    }
+
+    fn report_deliveries_to(&self, reports: DeliveryReports) {
+        (**self).report_deliveries_to(reports)
+    }
+
+    fn name(&self) -> &str {
+        (**self).name()
     }
 }
 
