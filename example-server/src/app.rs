@@ -108,14 +108,16 @@ async fn mark_client(
     next.run(request).await
 }
 
-/// The per-client limit, on the POST routes only (each costs a message or a password hash).
+/// The per-client limit, on the POST routes that cost a message or a password hash: not on
+/// delivery-status, which a page polls, so that polling never uses up the user's requests.
 async fn limit_posts(
     state: axum::extract::State<ClientLimit>,
     peer: axum::extract::ConnectInfo<std::net::SocketAddr>,
     request: Request,
     next: Next,
 ) -> Response {
-    if request.method() == Method::POST {
+    let polled = request.uri().path().trim_end_matches('/') == flow::DELIVERY_STATUS;
+    if request.method() == Method::POST && !polled {
         client_limit::limit(state, peer, request, next).await
     } else {
         next.run(request).await

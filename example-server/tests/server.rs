@@ -245,6 +245,38 @@ async fn the_per_client_limit_answers_429_with_retry_after() {
 }
 
 #[tokio::test]
+async fn polling_the_delivery_status_never_uses_up_the_clients_requests() {
+    let server = Server::start(
+        &demo_data("status-poll"),
+        &[("CLIENT_RATE_LIMIT_PER_MIN", "3")],
+    )
+    .await;
+    let (status, body) = server
+        .post(
+            "/api/forgot-password/request-otp",
+            json!({ "nama": JOHN.0, "noHp": JOHN.1 }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let id = body["requestId"].as_str().unwrap().to_owned();
+    for _ in 0..10 {
+        let (status, body) = server
+            .post(
+                "/api/forgot-password/delivery-status",
+                json!({ "requestId": id }),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert!(
+            ["pending", "sent", "delivered"].contains(&body["status"].as_str().unwrap()),
+            "{body}"
+        );
+    }
+    // The client's requests that cost something are still there.
+    assert_eq!(server.login(JOHN.1, "password123").await, 200);
+}
+
+#[tokio::test]
 async fn the_openapi_document_describes_every_route() {
     let server = Server::start(&demo_data("openapi"), &[]).await;
     let document: Value = server
