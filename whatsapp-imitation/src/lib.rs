@@ -48,8 +48,10 @@
 //! ([`Imitation::set_qr_interval`]), 6 refs a round ([`Imitation::set_max_qr_refs`]); `PAIRING`
 //! 500 ms after the scan is noticed, then the page stores its token and reloads once;
 //! `CONNECTED` reports `hasSynced: false` for 500 ms; the send modules register with
-//! `hasSynced` (plus [`Imitation::set_send_modules_delay`]); a delivered message goes ack 1 after
-//! 100 ms and ack 2 after 300 ms. The page notices anything the test does within one poll
+//! `hasSynced` (plus [`Imitation::set_send_modules_delay`]); a message goes ack 1 100 ms after
+//! the server's answer, ack 2 200 ms later while the recipient's phone is online, ack 3 500 ms
+//! after that when it reads ([`Imitation::set_recipient`], [`Imitation::set_ack_timings`]),
+//! each told to the pages at their next poll. The page notices anything the test does within one poll
 //! (150 ms).
 
 use std::fmt;
