@@ -16,7 +16,7 @@ use crate::answer::{Text, failure};
 use crate::client_limit::{self, ClientLimit, Clients};
 use crate::config::Config;
 use crate::state::AppState;
-use crate::{admin, flow, health, login, pages};
+use crate::{admin, flow, health, login, pages, webhook};
 
 /// The site: the flow under `/api/forgot-password`, the login, the pages, `/healthz` and
 /// `/api/openapi.json`, with the per-client limit, a timeout, CORS, security headers (HSTS when
@@ -44,6 +44,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .merge(health::router())
         .merge(openapi)
         .merge(pages::router())
+        .merge(webhook::router())
         .merge(api)
         .fallback(|request: Request| async move { failure(request.headers(), Text::NotFound) })
         .with_state(state)
