@@ -72,6 +72,7 @@ impl Config {
     pub fn check(&self) -> Result<(), ConfigError> {
         self.queue
             .check(self.otp_sender, self.otp_secret.as_deref())?;
+        self.metrics.exposure()?;
         let users = self.user_store()?;
         if self.import_users.is_some() && matches!(users, super::UserStoreKind::DataFile) {
             return Err(ConfigError {

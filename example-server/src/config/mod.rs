@@ -294,6 +294,10 @@ pub struct Config {
     /// The sender queue (OTP_SENDER=queue) and the sender worker (--sender-worker).
     #[command(flatten)]
     pub queue: QueueSettings,
+
+    /// Where `/metrics` is served, if anywhere.
+    #[command(flatten)]
+    pub metrics: MetricsSettings,
 }
 
 /// Where codes are sent.
@@ -408,9 +412,11 @@ fn parse_net(text: &str) -> Result<IpNet, String> {
 }
 
 mod check;
+mod metrics;
 mod queue;
 mod user_store;
 
 pub use check::ConfigError;
+pub use metrics::{MetricsExposure, MetricsSettings};
 pub use queue::{QueueSettings, WorkerSenderKind};
 pub use user_store::{UserStoreKind, UserStoreSetting};
