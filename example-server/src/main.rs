@@ -165,6 +165,12 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         tokio::spawn(store.upgrade_plain_passwords(forgot_password.passwords().clone()));
     }
     let flow = forgot_password.clone();
+    if let Some(metrics) = &metrics {
+        // The flow's events reach the metrics and the metrics read the flow: a cycle that
+        // lives as long as the process, which stops the flow by `shutdown` below anyway.
+        let outbox = forgot_password.clone();
+        metrics.watch_outbox(move || outbox.queued_messages());
+    }
     let app = app::router(AppState::new(forgot_password, stores, qr, &config), &config);
     let app = match &metrics {
         Some(metrics) => {

@@ -224,6 +224,20 @@ async fn a_reset_moves_the_counters_and_no_phone_digits_appear() {
         ),
         Some(0.0)
     );
+    assert_eq!(
+        value(
+            &scrape,
+            "otp_reset_delivery_outcomes_total",
+            &[("status", "sent")]
+        ),
+        Some(1.0),
+        "the code reached `sent` as the console sender returned"
+    );
+    assert_eq!(
+        value(&scrape, "otp_reset_delivery_first_ack_seconds_count", &[]),
+        Some(1.0)
+    );
+    assert_eq!(value(&scrape, "otp_reset_outbox_messages", &[]), Some(0.0));
     assert!(
         value(&scrape, "otp_reset_journal_sync_seconds_count", &[]) >= Some(1.0),
         "the data file's journal was synced:\n{text}"
