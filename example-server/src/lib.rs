@@ -20,6 +20,7 @@ pub mod config;
 pub mod flow;
 pub mod health;
 pub mod login;
+pub mod metrics;
 pub mod openapi;
 pub mod pages;
 pub mod secret;

@@ -13,7 +13,8 @@ use std::time::Duration;
 use clap::Parser;
 use example_server::admin::QrAccess;
 use example_server::app;
-use example_server::config::{OtpStoreKind, SenderKind, UserStoreKind};
+use example_server::config::{MetricsExposure, OtpStoreKind, SenderKind, UserStoreKind};
+use example_server::metrics::Metrics;
 use example_server::state::AppState;
 use example_server::stores::{Otps, Stores, Users};
 use example_server::{Config, secret, serve};
@@ -75,6 +76,8 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         return import_users(&config, path, options).await;
     }
     let policy = config.policy()?;
+    let exposure = config.metrics.exposure()?;
+    let metrics = exposure.is_on().then(Metrics::new);
     let secret = match &config.otp_secret {
         Some(secret) => Zeroizing::new(secret.as_bytes().to_vec()),
         None => secret::load_or_create(&config.data_file).map_err(|e| {
@@ -116,7 +119,11 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
                 Arc::new(QueueSender::new(options)?)
             }
         };
-        senders.push(sender);
+        // Each sender of a chain is metered under its own name.
+        senders.push(match &metrics {
+            Some(metrics) => metrics.meter(sender),
+            None => sender,
+        });
     }
     let sender: Arc<dyn Sender> = if senders.len() == 1 {
         senders.remove(0)
@@ -158,12 +165,19 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         Otps::Redis(_) => None,
         _ => Some(Duration::from_secs(60)),
     };
-    let forgot_password =
-        ForgotPassword::builder(stores.users.clone(), stores.otps.clone(), sender)
-            .with_purge_interval(purge_interval)
-            .with_policy(policy)
-            .with_secret(&secret)
-            .build()?;
+    let mut builder = ForgotPassword::builder(stores.users.clone(), stores.otps.clone(), sender)
+        .with_purge_interval(purge_interval)
+        .with_policy(policy)
+        .with_secret(&secret);
+    if let Some(metrics) = &metrics {
+        let waits = metrics.clone();
+        builder = builder.with_events(metrics.clone()).with_passwords(
+            Passwords::default().with_wait_observer(move |waited| waits.observe_hash_wait(waited)),
+        );
+        let syncs = metrics.clone();
+        store.observe_journal_syncs(move |took| syncs.observe_journal_sync(took));
+    }
+    let forgot_password = builder.build()?;
     store.set_fold_delay(config.data_file_fold_delay());
     // An old file's plain-text passwords, hashed one at a time through the service's bounded
     // hasher, so that logins and resets keep their turn. (Users in PostgreSQL have theirs
@@ -172,9 +186,22 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         tokio::spawn(store.upgrade_plain_passwords(forgot_password.passwords().clone()));
     }
     let flow = forgot_password.clone();
+    if let Some(metrics) = &metrics {
+        // The flow's events reach the metrics and the metrics read the flow: a cycle that
+        // lives as long as the process, which stops the flow by `shutdown` below anyway.
+        let outbox = forgot_password.clone();
+        metrics.watch_outbox(move || outbox.queued_messages());
+    }
     let state =
         AppState::new(forgot_password, stores, qr, &config).with_cloud_webhook(cloud_webhook);
     let app = app::router(state, &config);
+    let app = match &metrics {
+        Some(metrics) => {
+            serve_metrics(metrics, &exposure).await?;
+            example_server::metrics::mount(app, metrics, &exposure)
+        }
+        None => app,
+    };
     let limits = serve::Limits::from_config(&config)?;
     let tls = match (&config.tls_cert, &config.tls_key) {
         (Some(cert), Some(key)) => Some(
@@ -214,6 +241,26 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     }
     tracing::info!("folding the journal into the data file");
     store.close()?;
+    Ok(())
+}
+
+/// Starts `/metrics` on its own listener, if `exposure` asks for one.
+async fn serve_metrics(metrics: &Metrics, exposure: &MetricsExposure) -> Result<(), String> {
+    let Some(address) = exposure.own_listener else {
+        return Ok(());
+    };
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|e| format!("cannot listen on {address} (setting METRICS_ADDR): {e}"))?;
+    tracing::info!("serving metrics on http://{address}/metrics");
+    let (metrics, exposure) = (metrics.clone(), exposure.clone());
+    tokio::spawn(async move {
+        if let Err(error) =
+            example_server::metrics::serve_own_listener(listener, metrics, exposure).await
+        {
+            tracing::error!(%error, "the metrics listener stopped");
+        }
+    });
     Ok(())
 }
 

@@ -195,6 +195,20 @@ impl JsonStore {
         self.inner.fold_delay_ms.store(millis, Ordering::Relaxed);
     }
 
+    /// From now on, calls `observe` with how long each sync (`fdatasync`) of the journal took,
+    /// such as for a metrics histogram: every acknowledged change waits for one. It replaces
+    /// the observer set before, runs on the journal's writer thread after each successful sync,
+    /// and must be quick (it delays the next sync).
+    ///
+    /// ```no_run
+    /// # fn observed(store: &otp_reset_json::JsonStore) {
+    /// store.observe_journal_syncs(|took| tracing::debug!(?took, "journal synced"));
+    /// # }
+    /// ```
+    pub fn observe_journal_syncs(&self, observe: impl Fn(Duration) + Send + Sync + 'static) {
+        self.inner.journal.observe_syncs(Arc::new(observe));
+    }
+
     /// How many phones have stand-ins in memory (at most the capacity of [`StoreOptions`]).
     pub fn stand_in_phones(&self) -> usize {
         self.inner.stand_ins.len()

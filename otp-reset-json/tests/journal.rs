@@ -193,3 +193,32 @@ async fn a_failed_compaction_loses_no_acknowledged_change() {
         "$argon2id$after-failure"
     );
 }
+
+#[tokio::test]
+async fn the_sync_observer_hears_of_the_sync_each_change_waits_for() {
+    let path = fresh_data_file();
+    common::write_users(&path, 1, |_| "x".into());
+    let store = JsonStore::open(&path, &hasher()).unwrap();
+    let syncs = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = std::sync::Arc::clone(&syncs);
+    store.observe_journal_syncs(move |_took| {
+        counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    });
+    let code = NewCode {
+        otp_id: OtpId::generate(),
+        digest: Digest::from_bytes([1; 32]),
+        user_id: Some(UserId("1".into())),
+        pair: PairKey::from_u64(1),
+        lang: Lang::Id,
+    };
+    store
+        .issue(
+            &common::user_phone(0),
+            code,
+            SystemClock.now(),
+            &OtpRules::DEFAULT,
+        )
+        .await
+        .unwrap();
+    assert!(syncs.load(std::sync::atomic::Ordering::SeqCst) >= 1);
+}

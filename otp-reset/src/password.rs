@@ -42,6 +42,17 @@ pub struct Passwords {
     permits: Arc<Semaphore>,
     queue_timeout: Duration,
     hashers: Arc<Hashers>,
+    wait_observer: Option<WaitObserver>,
+}
+
+/// What [`Passwords::with_wait_observer`] installed.
+#[derive(Clone)]
+struct WaitObserver(Arc<dyn Fn(Duration) + Send + Sync>);
+
+impl std::fmt::Debug for WaitObserver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WaitObserver")
+    }
 }
 
 /// Whether a password matched the stored one.
@@ -106,6 +117,7 @@ impl Passwords {
                 threads,
                 jobs: OnceLock::new(),
             }),
+            wait_observer: None,
         }
     }
 
@@ -113,6 +125,29 @@ impl Passwords {
     #[must_use]
     pub fn with_queue_timeout(mut self, timeout: Duration) -> Self {
         self.queue_timeout = timeout;
+        self
+    }
+
+    /// Calls `observe` with how long each hash or check waited for a free hashing slot (the
+    /// waits that ended in [`PasswordError::Busy`] too), such as for a metrics histogram of the
+    /// queue. It runs on the task that waited, so it must be quick.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    ///
+    /// let waits = Arc::new(AtomicUsize::new(0));
+    /// let counted = Arc::clone(&waits);
+    /// let passwords = otp_reset::Passwords::default()
+    ///     .with_wait_observer(move |_waited| { counted.fetch_add(1, Ordering::Relaxed); });
+    /// # let _ = passwords;
+    /// ```
+    #[must_use]
+    pub fn with_wait_observer(
+        mut self,
+        observe: impl Fn(Duration) + Send + Sync + 'static,
+    ) -> Self {
+        self.wait_observer = Some(WaitObserver(Arc::new(observe)));
         self
     }
 
@@ -169,8 +204,13 @@ impl Passwords {
         &self,
         work: impl FnOnce() -> Result<T, PasswordError> + Send + 'static,
     ) -> Result<T, PasswordError> {
-        let permit = tokio::time::timeout(self.queue_timeout, self.permits.clone().acquire_owned())
-            .await
+        let waiting = std::time::Instant::now();
+        let permit =
+            tokio::time::timeout(self.queue_timeout, self.permits.clone().acquire_owned()).await;
+        if let Some(WaitObserver(observe)) = &self.wait_observer {
+            observe(waiting.elapsed());
+        }
+        let permit = permit
             .map_err(|_| PasswordError::Busy)?
             .map_err(|_| PasswordError::Busy)?;
         let (answer, answered) = tokio::sync::oneshot::channel();
@@ -360,6 +400,26 @@ mod tests {
         assert!(looks_like_a_hash("$6$rounds=5000$salt$hash"));
         assert!(!looks_like_a_hash("$Secret$1"));
         assert!(!looks_like_a_hash("$ecret1"));
+    }
+
+    #[tokio::test]
+    async fn the_wait_observer_sees_every_wait_for_a_slot_busy_ones_too() {
+        let waits = Arc::new(Mutex::new(Vec::new()));
+        let seen = Arc::clone(&waits);
+        let passwords = Passwords::new(1)
+            .unwrap()
+            .with_queue_timeout(Duration::from_millis(20))
+            .with_wait_observer(move |waited| seen.lock().unwrap().push(waited));
+        passwords.hash("x").await.unwrap();
+        let held = passwords.permits.clone().acquire_owned().await.unwrap();
+        assert!(matches!(
+            passwords.hash("x").await,
+            Err(PasswordError::Busy)
+        ));
+        drop(held);
+        let waits = waits.lock().unwrap();
+        assert_eq!(waits.len(), 2);
+        assert!(waits[1] >= Duration::from_millis(20), "{waits:?}");
     }
 
     #[tokio::test]

@@ -76,6 +76,7 @@ impl Config {
             self.cloud
                 .settings(Duration::from_secs(self.otp_ttl_secs))?;
         }
+        self.metrics.exposure()?;
         let users = self.user_store()?;
         if self.import_users.is_some() && matches!(users, super::UserStoreKind::DataFile) {
             return Err(ConfigError {

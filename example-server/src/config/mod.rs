@@ -306,6 +306,9 @@ pub struct Config {
     /// The WhatsApp Cloud API sender (OTP_SENDER=cloud) and its status webhook.
     #[command(flatten)]
     pub cloud: CloudApiSettings,
+    /// Where `/metrics` is served, if anywhere.
+    #[command(flatten)]
+    pub metrics: MetricsSettings,
 }
 
 /// Where codes are sent.
@@ -423,10 +426,12 @@ fn parse_net(text: &str) -> Result<IpNet, String> {
 
 mod check;
 mod cloud;
+mod metrics;
 mod queue;
 mod user_store;
 
 pub use check::ConfigError;
 pub use cloud::{CloudApiSettings, CloudWebhookSecrets};
+pub use metrics::{MetricsExposure, MetricsSettings};
 pub use queue::{QueueSettings, WorkerSenderKind};
 pub use user_store::{UserStoreKind, UserStoreSetting};

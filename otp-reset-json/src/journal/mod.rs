@@ -26,6 +26,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use tokio::sync::watch;
 
@@ -77,11 +78,23 @@ struct Shared {
     pending: Mutex<Pending>,
     work: Condvar,
     rotated: Condvar,
+    /// Told how long each successful `fdatasync` of the journal took.
+    sync_observer: Mutex<Option<SyncObserver>>,
 }
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, Pending> {
         self.pending.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// What [`Journal::observe_syncs`] installed.
+#[derive(Clone)]
+struct SyncObserver(Arc<dyn Fn(Duration) + Send + Sync>);
+
+impl std::fmt::Debug for SyncObserver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SyncObserver")
     }
 }
 
@@ -116,6 +129,16 @@ impl Journal {
             durable,
             writer: Mutex::new(Some(writer)),
         })
+    }
+
+    /// From now on, tells `observe` how long each successful sync of the journal took (in place
+    /// of the observer set before, if any). It runs on the writer thread.
+    pub(crate) fn observe_syncs(&self, observe: Arc<dyn Fn(Duration) + Send + Sync>) {
+        *self
+            .shared
+            .sync_observer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(SyncObserver(observe));
     }
 
     /// Appends `entry`; returns its number, to pass to [`Journal::durable`]. Callers append

@@ -5,11 +5,11 @@
 use std::fs::File;
 use std::io::Write;
 use std::sync::{Arc, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
-use super::{Durable, JournalPaths, Rotation, Shared, open_segment};
+use super::{Durable, JournalPaths, Rotation, Shared, SyncObserver, open_segment};
 use crate::backoff::Backoff;
 
 /// How soon, and at most how long apart, a write the disk refused is retried.
@@ -192,7 +192,18 @@ impl Writer {
             self.file.set_len(self.synced_len)?;
         }
         self.file.write_all(&self.unsynced)?;
-        self.file.sync_data()
+        let syncing = Instant::now();
+        self.file.sync_data()?;
+        let observer = self
+            .shared
+            .sync_observer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        if let Some(SyncObserver(observe)) = observer {
+            observe(syncing.elapsed());
+        }
+        Ok(())
     }
 
     /// Goes on in `*.journal.next`, its name durable before any line in it is acknowledged.
