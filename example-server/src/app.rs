@@ -108,14 +108,22 @@ async fn mark_client(
     next.run(request).await
 }
 
-/// The per-client limit, on the POST routes only (each costs a message or a password hash).
+/// The per-client limit, on the POST routes only (each costs a message or a password hash),
+/// except the delivery status: the forgot-password page polls it every few seconds while a code
+/// is on its way, costs nothing, and many phones share one carrier-grade NAT address, so counting
+/// it would leave them no requests for the codes themselves.
 async fn limit_posts(
     state: axum::extract::State<ClientLimit>,
     peer: axum::extract::ConnectInfo<std::net::SocketAddr>,
     request: Request,
     next: Next,
 ) -> Response {
-    if request.method() == Method::POST {
+    let polled = request
+        .uri()
+        .path()
+        .strip_prefix(flow::MOUNT)
+        .is_some_and(|route| route == "/delivery-status");
+    if request.method() == Method::POST && !polled {
         client_limit::limit(state, peer, request, next).await
     } else {
         next.run(request).await
