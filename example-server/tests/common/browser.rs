@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
+use chromiumoxide::browser::BrowserConfigBuilder;
 use chromiumoxide::cdp::browser_protocol::fetch::{
     self, EventRequestPaused, FulfillRequestParams, HeaderEntry, RequestPattern,
 };
@@ -15,6 +16,7 @@ use chromiumoxide::cdp::browser_protocol::log::{self, EventEntryAdded, LogEntryL
 use chromiumoxide::cdp::js_protocol::runtime::{
     ConsoleApiCalledType, EventConsoleApiCalled, EventExceptionThrown,
 };
+use chromiumoxide::handler::viewport::Viewport;
 use chromiumoxide::page::ScreenshotParams;
 use chromiumoxide::{Browser, BrowserConfig, Page};
 use futures_util::StreamExt;
@@ -31,9 +33,26 @@ fn chromium() -> PathBuf {
     path
 }
 
-/// Chromium with a window the size of a common phone (412 × 915 CSS pixels).
+/// Chromium with a 412 × 915 window (chromiumoxide's own 800 × 600 viewport inside it).
 pub async fn launch(profile: &Path) -> Browser {
-    let config = BrowserConfig::builder()
+    launch_with(profile, BrowserConfig::builder()).await
+}
+
+/// Chromium emulating a phone whose screen is `width` × `height` CSS pixels (touch, 2× pixels).
+pub async fn launch_phone(profile: &Path, width: u32, height: u32) -> Browser {
+    let phone = Viewport {
+        width,
+        height,
+        device_scale_factor: Some(2.0),
+        emulating_mobile: true,
+        is_landscape: false,
+        has_touch: true,
+    };
+    launch_with(profile, BrowserConfig::builder().viewport(phone)).await
+}
+
+async fn launch_with(profile: &Path, config: BrowserConfigBuilder) -> Browser {
+    let config = config
         .chrome_executable(chromium())
         .no_sandbox()
         .new_headless_mode()
