@@ -141,6 +141,9 @@ pub(crate) enum Msg {
     PasswordTooLong(usize),
     PasswordReset,
     BotStatus { ready: bool },
+    RequestIdRequired,
+    RequestNotFound,
+    Delivery(crate::DeliveryStatus),
     NotFound,
     MethodNotAllowed,
     UnsupportedMediaType,
@@ -148,6 +151,8 @@ pub(crate) enum Msg {
     MalformedJson,
     BodyUnreadable,
 }
+
+use crate::DeliveryStatus;
 
 impl Msg {
     pub(crate) fn render(self, lang: Lang) -> String {
@@ -203,6 +208,21 @@ impl Msg {
             Msg::PasswordReset => "Password berhasil diubah, silakan login".into(),
             Msg::BotStatus { ready: true } => "Bot WhatsApp siap".into(),
             Msg::BotStatus { ready: false } => "Bot WhatsApp belum siap".into(),
+            Msg::RequestIdRequired => "requestId harus diisi".into(),
+            Msg::RequestNotFound => {
+                "Permintaan OTP tidak ditemukan atau sudah kedaluwarsa. Silakan minta OTP baru."
+                    .into()
+            }
+            Msg::Delivery(status) => match status {
+                DeliveryStatus::Pending => "OTP sedang dikirim ke WhatsApp",
+                DeliveryStatus::Sent => "OTP terkirim, menunggu sampai di WhatsApp Anda",
+                DeliveryStatus::Delivered => "OTP sudah sampai di WhatsApp Anda",
+                DeliveryStatus::NotOnWhatsapp => {
+                    "Nomor ini tidak terdaftar di WhatsApp. Periksa kembali nomor Anda."
+                }
+                DeliveryStatus::Failed => "OTP gagal dikirim. Silakan coba lagi sebentar lagi.",
+            }
+            .into(),
             Msg::NotFound => "Endpoint tidak ditemukan".into(),
             Msg::MethodNotAllowed => "Metode HTTP tidak diizinkan untuk endpoint ini".into(),
             Msg::UnsupportedMediaType => "Content-Type harus application/json".into(),
@@ -257,6 +277,20 @@ impl Msg {
             Msg::PasswordReset => "Password updated, please login".into(),
             Msg::BotStatus { ready: true } => "WhatsApp bot is ready".into(),
             Msg::BotStatus { ready: false } => "WhatsApp bot is not ready".into(),
+            Msg::RequestIdRequired => "requestId is required".into(),
+            Msg::RequestNotFound => {
+                "No such OTP request, or it has expired. Please request a new OTP.".into()
+            }
+            Msg::Delivery(status) => match status {
+                DeliveryStatus::Pending => "Sending the OTP to WhatsApp",
+                DeliveryStatus::Sent => "OTP sent, waiting for it to reach your WhatsApp",
+                DeliveryStatus::Delivered => "The OTP reached your WhatsApp",
+                DeliveryStatus::NotOnWhatsapp => {
+                    "This number is not on WhatsApp. Please check the number."
+                }
+                DeliveryStatus::Failed => "The OTP could not be sent. Please try again shortly.",
+            }
+            .into(),
             Msg::NotFound => "Not found".into(),
             Msg::MethodNotAllowed => "Method not allowed for this endpoint".into(),
             Msg::UnsupportedMediaType => "Content-Type must be application/json".into(),

@@ -6,7 +6,7 @@ mod common;
 
 use common::{Harness, JOHN, wrong_code};
 use http::StatusCode;
-use otp_reset::{Event, MessageKind};
+use otp_reset::{DeliveryStatus, Event, MessageKind};
 
 #[tokio::test]
 async fn the_whole_flow_emits_its_events_in_order() {
@@ -19,12 +19,13 @@ async fn the_whole_flow_emits_its_events_in_order() {
         StatusCode::OK
     );
     h.sender.wait_for(2).await;
-    h.wait_for_events(6).await;
+    h.wait_for_events(7).await;
     assert_eq!(
         h.event_names(),
         [
             "code_requested",
             "sent",
+            "delivery_changed",
             "verify_failed",
             "verified",
             "password_reset",
@@ -48,6 +49,13 @@ async fn the_whole_flow_emits_its_events_in_order() {
     ));
     assert!(matches!(
         events[2],
+        Event::DeliveryChanged {
+            status: DeliveryStatus::Sent,
+            ..
+        }
+    ));
+    assert!(matches!(
+        events[3],
         Event::VerifyFailed {
             attempts_left: 2,
             consecutive_failures: 1,
@@ -55,7 +63,7 @@ async fn the_whole_flow_emits_its_events_in_order() {
         }
     ));
     assert!(matches!(
-        events[5],
+        events[6],
         Event::Sent {
             kind: MessageKind::PasswordChanged,
             ..

@@ -12,10 +12,11 @@ use otp_reset::{ErrorCode, Policy, UnknownUser};
 use serde_json::Value;
 
 const PREFIX: &str = "/api/forgot-password";
-const ROUTES: [(&str, &str); 4] = [
+const ROUTES: [(&str, &str); 5] = [
     ("/request-otp", "post"),
     ("/verify-otp", "post"),
     ("/reset-password", "post"),
+    ("/delivery-status", "post"),
     ("/bot-status", "get"),
 ];
 
@@ -94,8 +95,14 @@ async fn codes_are_documented_under_the_routes_that_answer_them() {
         (ErrorCode::Busy, &["/request-otp", "/reset-password"]),
         (
             ErrorCode::UnsupportedMediaType,
-            &["/request-otp", "/verify-otp", "/reset-password"],
+            &[
+                "/request-otp",
+                "/verify-otp",
+                "/reset-password",
+                "/delivery-status",
+            ],
         ),
+        (ErrorCode::RequestNotFound, &["/delivery-status"]),
         (
             ErrorCode::LockedOut,
             &["/request-otp", "/verify-otp", "/reset-password"],

@@ -43,7 +43,14 @@ async fn queued_codes_are_sent_within_the_deadline() {
     assert_eq!(h.sender.sent().len(), 2);
     assert_eq!(
         h.event_names(),
-        ["code_requested", "code_requested", "sent", "sent"]
+        [
+            "code_requested",
+            "code_requested",
+            "sent",
+            "delivery_changed",
+            "sent",
+            "delivery_changed"
+        ]
     );
 }
 

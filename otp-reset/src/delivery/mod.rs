@@ -3,6 +3,10 @@
 
 use std::fmt;
 
+mod tracker;
+
+pub(crate) use tracker::{Deliveries, Tracked};
+
 /// A code's delivery as the user sees it (`POST /delivery-status`).
 ///
 /// A pair that matches no user reaches the same statuses with the same timing as a real one (a

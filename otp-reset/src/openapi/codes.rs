@@ -5,12 +5,15 @@ use std::time::Duration;
 
 use super::{Contract, Route, per, span};
 use crate::lang::{Lang, Msg};
-use crate::service::{ApiError, MAX_CODE_CHARS, MAX_NAME_CHARS, MAX_PHONE_CHARS, MAX_TOKEN_CHARS};
+use crate::service::{
+    ApiError, MAX_CODE_CHARS, MAX_NAME_CHARS, MAX_PHONE_CHARS, MAX_REQUEST_ID_CHARS,
+    MAX_TOKEN_CHARS,
+};
 use crate::store::Refusal;
 use crate::wire::{ErrorCode, Failure};
 use crate::{PhoneError, UnknownUser};
 
-use Route::{RequestOtp, ResetPassword, VerifyOtp};
+use Route::{DeliveryStatus, RequestOtp, ResetPassword, VerifyOtp};
 
 /// The routes that can answer `code` (none for the codes any path or method can get).
 pub(super) fn routes(code: ErrorCode, contract: &Contract<'_>) -> &'static [Route] {
@@ -30,10 +33,12 @@ pub(super) fn routes(code: ErrorCode, contract: &Contract<'_>) -> &'static [Rout
         OtpRequired | InvalidOtpFormat | WrongOtp | OtpAttemptsExhausted | OtpExpired
         | OtpNotFound => &[VerifyOtp, ResetPassword],
         Busy => &[RequestOtp, ResetPassword],
-        PhoneRequired | InvalidType | TooLong | InvalidPhone | PhoneNotMobile | MalformedJson
-        | BodyUnreadable | PayloadTooLarge | UnsupportedMediaType | LockedOut | ServerError => {
+        PhoneRequired | InvalidPhone | PhoneNotMobile | LockedOut | ServerError => {
             &[RequestOtp, VerifyOtp, ResetPassword]
         }
+        InvalidType | TooLong | MalformedJson | BodyUnreadable | PayloadTooLarge
+        | UnsupportedMediaType => &[RequestOtp, VerifyOtp, ResetPassword, DeliveryStatus],
+        RequestIdRequired | RequestNotFound => &[DeliveryStatus],
         NotFound | MethodNotAllowed => &[],
     }
 }
@@ -46,6 +51,11 @@ pub(super) fn meaning(code: ErrorCode, contract: &Contract<'_>) -> String {
     match code {
         NameRequired => "`nama` is missing, null or blank.".into(),
         PhoneRequired => "`noHp` is missing, null or blank.".into(),
+        RequestIdRequired => "`requestId` is missing, null or blank.".into(),
+        RequestNotFound => format!(
+            "`requestId` names no recent request: statuses are kept as long as a code lives              ({}), then forgotten.",
+            span(policy.code_ttl())
+        ),
         OtpRequired => {
             "`otp` is missing, null or blank (and, in reset-password, no `resetToken` was sent)."
                 .into()
@@ -55,7 +65,8 @@ pub(super) fn meaning(code: ErrorCode, contract: &Contract<'_>) -> String {
         InvalidType => "A field is not a string; `field` names it.".into(),
         TooLong => format!(
             "A field is longer than allowed (`nama` {MAX_NAME_CHARS} characters, `noHp` \
-             {MAX_PHONE_CHARS}, `otp` {MAX_CODE_CHARS}, `resetToken` {MAX_TOKEN_CHARS}); \
+             {MAX_PHONE_CHARS}, `otp` {MAX_CODE_CHARS}, `resetToken` {MAX_TOKEN_CHARS}, \
+             `requestId` {MAX_REQUEST_ID_CHARS}); \
              `field` names it."
         ),
         InvalidPhone => "`noHp` is not a phone number.".into(),
@@ -170,6 +181,8 @@ pub(super) fn example(code: ErrorCode, contract: &Contract<'_>) -> Failure {
     let error = match code {
         NameRequired => plain(Msg::NameRequired),
         PhoneRequired => plain(Msg::PhoneRequired),
+        RequestIdRequired => plain(Msg::RequestIdRequired),
+        RequestNotFound => plain(Msg::RequestNotFound),
         OtpRequired => plain(Msg::OtpRequired),
         NewPasswordRequired => plain(Msg::NewPasswordRequired),
         ConfirmPasswordRequired => plain(Msg::ConfirmPasswordRequired),

@@ -1,4 +1,4 @@
-//! The four operations: what each takes and what it answers on success.
+//! The five operations: what each takes and what it answers on success.
 
 use serde::Serialize;
 use utoipa::openapi::example::ExampleBuilder;
@@ -10,10 +10,13 @@ use utoipa::openapi::{ContentBuilder, Ref, Required};
 use super::{Contract, JSON, Route, TAG, accept_language, schemas, span};
 use crate::lang::{Lang, Msg};
 use crate::wire::{
-    BotStatusAnswer, LastProblem, RequestOtpAnswer, ResetPasswordAnswer, VerifiedCode,
-    VerifyOtpAnswer,
+    BotStatusAnswer, DeliveryStatusAnswer, LastProblem, RequestOtpAnswer, ResetPasswordAnswer,
+    VerifiedCode, VerifyOtpAnswer,
 };
 use crate::{SenderState, UnknownUser};
+
+/// The example request id used throughout the document.
+const REQUEST_ID: &str = "Hk3v9QwZP0aLr2mXyT8bNg";
 
 /// The example reset token used throughout the document.
 const TOKEN: &str = "q3Zr8v0N4kXyJbLmTt2WcA9sHfGpE1uDiO7nR5lVx6Y";
@@ -53,6 +56,7 @@ pub(super) fn operation(route: Route, contract: &Contract<'_>) -> Operation {
                         message: Msg::CodeSent.render(Lang::Id),
                         phone_number: "6281234567890".into(),
                         test_otp: policy.exposes_code_for_development().then(|| code.clone()),
+                        request_id: Some(REQUEST_ID.into()),
                     },
                 )],
             ),
@@ -109,6 +113,38 @@ pub(super) fn operation(route: Route, contract: &Contract<'_>) -> Operation {
                 )],
             ),
         ),
+        Route::DeliveryStatus => (
+            "deliveryStatus",
+            "What became of the code",
+            format!(
+                "Tells what became of the code a request-otp answer's `requestId` names, for a \
+                 page to show while the user waits: `pending` (waiting for the sender), `sent` \
+                 (WhatsApp took it), `delivered` (it reached the phone), `not_on_whatsapp` (the \
+                 number has no WhatsApp account) or `failed`. A name and phone pair that \
+                 matches no account reaches the same statuses with the same timing as one that \
+                 does. Statuses are kept for {}, as long as the code.",
+                span(policy.code_ttl())
+            ),
+            ok::<DeliveryStatusAnswer>(
+                "The status now; ask again (every few seconds) until it is `delivered`, \
+                 `not_on_whatsapp` or `failed`, which never change.",
+                [
+                    crate::DeliveryStatus::Sent,
+                    crate::DeliveryStatus::Delivered,
+                    crate::DeliveryStatus::NotOnWhatsapp,
+                ]
+                .map(|status| {
+                    (
+                        status.as_str(),
+                        DeliveryStatusAnswer {
+                            success: true,
+                            message: Msg::Delivery(status).render(Lang::Id),
+                            status: status.as_str().into(),
+                        },
+                    )
+                }),
+            ),
+        ),
         Route::BotStatus => (
             "botStatus",
             "State of the sender",
@@ -160,6 +196,10 @@ fn request_example(route: Route, code: &str) -> Option<(&'static str, serde_json
                 "newPassword": "rahasiaBaru123",
                 "confirmPassword": "rahasiaBaru123",
             }),
+        )),
+        Route::DeliveryStatus => Some((
+            "The `requestId` of a request-otp answer.",
+            json!({ "requestId": REQUEST_ID }),
         )),
         Route::BotStatus => None,
     }

@@ -6,10 +6,12 @@ use utoipa::openapi::{Components, RefOr};
 use utoipa::{PartialSchema, ToSchema};
 
 use super::{Contract, ERROR_ANSWER, Route, codes, routes};
-use crate::service::{MAX_CODE_CHARS, MAX_NAME_CHARS, MAX_PHONE_CHARS, MAX_TOKEN_CHARS};
+use crate::service::{
+    MAX_CODE_CHARS, MAX_NAME_CHARS, MAX_PHONE_CHARS, MAX_REQUEST_ID_CHARS, MAX_TOKEN_CHARS,
+};
 use crate::wire::{
-    BotStatusAnswer, ErrorCode, LastProblem, RequestOtpAnswer, ResetPasswordAnswer, VerifiedCode,
-    VerifyOtpAnswer,
+    BotStatusAnswer, DeliveryStatusAnswer, ErrorCode, LastProblem, RequestOtpAnswer,
+    ResetPasswordAnswer, VerifiedCode, VerifyOtpAnswer,
 };
 
 /// The name of `route`'s request body schema.
@@ -18,6 +20,7 @@ pub(super) fn request_name(route: Route) -> &'static str {
         Route::RequestOtp => "RequestOtp",
         Route::VerifyOtp => "VerifyOtp",
         Route::ResetPassword => "ResetPassword",
+        Route::DeliveryStatus => "DeliveryStatus",
         Route::BotStatus => "BotStatus",
     }
 }
@@ -97,6 +100,16 @@ pub(super) fn components(contract: &Contract<'_>) -> Components {
         .required("newPassword")
         .property("confirmPassword", password("The new password again:"))
         .required("confirmPassword");
+    let delivery_status = ObjectBuilder::new()
+        .description(Some("The body of delivery-status."))
+        .property(
+            "requestId",
+            text(
+                "The `requestId` of a request-otp answer.",
+                MAX_REQUEST_ID_CHARS,
+            ),
+        )
+        .required("requestId");
 
     let mut request_answer = RequestOtpAnswer::schema();
     patch(&mut request_answer, "testOTP", |o| {
@@ -119,10 +132,12 @@ pub(super) fn components(contract: &Contract<'_>) -> Components {
         .schema(request_name(Route::RequestOtp), request_otp)
         .schema(request_name(Route::VerifyOtp), verify_otp)
         .schema(request_name(Route::ResetPassword), reset_password)
+        .schema(request_name(Route::DeliveryStatus), delivery_status)
         .schema(RequestOtpAnswer::name(), request_answer)
         .schema_from::<VerifyOtpAnswer>()
         .schema_from::<VerifiedCode>()
         .schema_from::<ResetPasswordAnswer>()
+        .schema_from::<DeliveryStatusAnswer>()
         .schema(BotStatusAnswer::name(), bot_status)
         .schema(LastProblem::name(), last_problem)
         .schema(ERROR_ANSWER, error_answer(contract))

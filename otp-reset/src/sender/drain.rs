@@ -6,9 +6,10 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
-use super::outbox::Envelope;
-use super::{Message, Sender};
+use super::outbox::{Envelope, Queued};
+use super::{SendError, Sender};
 use crate::ShutdownReport;
+use crate::delivery::{Deliveries, DeliveryStatus};
 use crate::events::{Event, Events, MessageKind};
 
 /// The longest the drain task waits on one send, whatever the sender's own timeouts, so that one
@@ -24,9 +25,10 @@ pub(super) type Stop = Option<Instant>;
 /// Hands every queued message to the sender, one at a time, until every sending half is gone
 /// and the queue is empty, or until a shutdown's deadline; returns what the shutdown did.
 pub(super) async fn run(
-    mut pending: mpsc::Receiver<Option<Envelope>>,
+    mut pending: mpsc::Receiver<Queued>,
     sender: &dyn Sender,
     events: &Events,
+    deliveries: &Deliveries,
     mut stop: watch::Receiver<Stop>,
 ) -> ShutdownReport {
     let mut report = ShutdownReport::default();
@@ -44,11 +46,20 @@ pub(super) async fn run(
         };
         // Closed and empty: every message was handed over.
         let Some(item) = item else { return report };
-        // A stand-in for a pair that matched no user: nothing to send.
-        let Some(envelope) = item else { continue };
+        let envelope = match item {
+            Queued::Message(envelope) => envelope,
+            // A stand-in for a pair that matched no user: nothing to send, but its number is
+            // looked up as a send would (not once shutting down: nothing is sent then either).
+            Queued::StandIn { to, tracked } => {
+                if deadline.is_none() {
+                    deliveries.stand_in(tracked, sender, &to).await;
+                }
+                continue;
+            }
+        };
         let phone = envelope.to.masked();
         let kind = MessageKind::of(&envelope.message);
-        let mut delivery = pin!(deliver(sender, events, envelope.to, envelope.message));
+        let mut delivery = pin!(deliver(sender, events, deliveries, envelope));
         let outcome = match deadline {
             Some(at) => tokio::time::timeout_at(at, delivery).await.ok(),
             None => tokio::select! {
@@ -78,7 +89,7 @@ pub(super) async fn run(
     // The deadline passed: what is still queued is reported failed. The queue is closed, so
     // this ends once the places taken before it closed are used.
     while let Some(item) = pending.recv().await {
-        if let Some(envelope) = item {
+        if let Queued::Message(envelope) = item {
             let kind = MessageKind::of(&envelope.message);
             abandon(events, envelope.to.masked(), kind, &mut report);
         }
@@ -117,12 +128,22 @@ fn abandon(
 async fn deliver(
     sender: &dyn Sender,
     events: &Events,
-    to: crate::PhoneNumber,
-    message: Message,
+    deliveries: &Deliveries,
+    envelope: Envelope,
 ) -> bool {
+    let Envelope {
+        to,
+        message,
+        tracked,
+    } = envelope;
     let phone = to.masked();
     let kind = MessageKind::of(&message);
     let result = tokio::time::timeout(SEND_DEADLINE, sender.send(&to, &message)).await;
+    let (status, message_id) = match &result {
+        Ok(Ok(delivered)) => (DeliveryStatus::Sent, delivered.message_id.clone()),
+        Ok(Err(SendError::NotRegistered)) => (DeliveryStatus::NotOnWhatsapp, None),
+        Ok(Err(_)) | Err(_) => (DeliveryStatus::Failed, None),
+    };
     let (event, sent) = match result {
         Ok(Ok(delivered)) => (
             Event::Sent {
@@ -150,5 +171,8 @@ async fn deliver(
         ),
     };
     events.emit(event);
+    if let Some(tracked) = &tracked {
+        deliveries.sent(tracked, status, message_id.as_deref());
+    }
     sent
 }

@@ -26,7 +26,7 @@ pub(crate) async fn hand_off(
     events: &Events,
     envelope: Option<Envelope>,
 ) -> Result<(), HandOffFailed> {
-    let Some(Envelope { to, message }) = envelope else {
+    let Some(Envelope { to, message, .. }) = envelope else {
         return match tokio::time::timeout(HAND_OFF_DEADLINE, sender.send_decoy()).await {
             Ok(result) => result.map_err(failed),
             Err(_) => Err(HandOffFailed::Unavailable),

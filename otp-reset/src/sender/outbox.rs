@@ -9,6 +9,7 @@ use super::drain::{self, Stop};
 use super::{Message, Sender};
 use crate::PhoneNumber;
 use crate::ShutdownReport;
+use crate::delivery::{Deliveries, Tracked};
 use crate::events::{Event, Events, MessageKind};
 
 /// A message waiting for the sender.
@@ -16,16 +17,34 @@ use crate::events::{Event, Events, MessageKind};
 pub(crate) struct Envelope {
     pub(crate) to: PhoneNumber,
     pub(crate) message: Message,
+    /// The request whose status the send's outcome moves, if any.
+    pub(crate) tracked: Option<Tracked>,
+}
+
+/// What the queue carries.
+#[derive(Debug)]
+pub(crate) enum Queued {
+    /// A message to deliver.
+    Message(Envelope),
+    /// A stand-in for a pair that matches no user: nothing is sent, but the number is looked
+    /// up, so that its status follows a real code's.
+    StandIn {
+        /// The number the pair named.
+        to: PhoneNumber,
+        /// Its request.
+        tracked: Tracked,
+    },
 }
 
 /// The sending half of the queue; one task drains it into the [`Sender`].
 ///
-/// The queue also carries stand-ins (`None`) for pairs that match no user, which the drain task
-/// drops: queueing one costs what queueing a message costs (including waking the drain task), and
-/// they take places like messages do, so neither timing nor a full queue tells the pairs apart.
+/// The queue also carries stand-ins for pairs that match no user, for which the drain task only
+/// looks the number up: queueing one costs what queueing a message costs (including waking the
+/// drain task), and they take places like messages do, so neither timing nor a full queue tells
+/// the pairs apart.
 #[derive(Clone, Debug)]
 pub(crate) struct Outbox {
-    queue: mpsc::Sender<Option<Envelope>>,
+    queue: mpsc::Sender<Queued>,
     /// The deadline of a shutdown, once one is asked for.
     stop: Arc<watch::Sender<Stop>>,
     /// The drain task's report, once it has shut down.
@@ -39,12 +58,17 @@ pub(crate) struct OutboxFull;
 impl Outbox {
     /// Starts the drain task on the current tokio runtime. It ends when every [`Outbox`] clone
     /// is dropped and the queue is empty, or after [`Outbox::shutdown`].
-    pub(crate) fn start(sender: Arc<dyn Sender>, events: Events, capacity: usize) -> Self {
-        let (queue, pending) = mpsc::channel::<Option<Envelope>>(capacity);
+    pub(crate) fn start(
+        sender: Arc<dyn Sender>,
+        events: Events,
+        deliveries: Deliveries,
+        capacity: usize,
+    ) -> Self {
+        let (queue, pending) = mpsc::channel::<Queued>(capacity);
         let (stop, stop_requested) = watch::channel(None);
         let (report_to, report) = watch::channel(None);
         tokio::spawn(async move {
-            let report = drain::run(pending, &*sender, &events, stop_requested).await;
+            let report = drain::run(pending, &*sender, &events, &deliveries, stop_requested).await;
             report_to.send_replace(Some(report));
         });
         Self {
@@ -64,8 +88,13 @@ impl Outbox {
         self.queue.capacity() > 0
     }
 
+    /// How many messages (and stand-ins) wait for the sender.
+    pub(crate) fn depth(&self) -> usize {
+        self.queue.max_capacity() - self.queue.capacity()
+    }
+
     /// A place in the queue; the message is queued when the place is used.
-    pub(crate) fn reserve(&self) -> Result<mpsc::Permit<'_, Option<Envelope>>, OutboxFull> {
+    pub(crate) fn reserve(&self) -> Result<mpsc::Permit<'_, Queued>, OutboxFull> {
         self.queue.try_reserve().map_err(|_| OutboxFull)
     }
 
@@ -73,7 +102,7 @@ impl Outbox {
     pub(crate) fn offer(&self, envelope: Envelope, events: &Events) {
         let phone = envelope.to.masked();
         let kind = MessageKind::of(&envelope.message);
-        if let Err(refused) = self.queue.try_send(Some(envelope)) {
+        if let Err(refused) = self.queue.try_send(Queued::Message(envelope)) {
             let error = match refused {
                 mpsc::error::TrySendError::Full(_) => "outbox full",
                 mpsc::error::TrySendError::Closed(_) => drain::SHUT_DOWN,

@@ -8,6 +8,7 @@ use zeroize::Zeroizing;
 
 use super::budget::Bucket;
 use super::{ForgotPassword, Inner};
+use crate::delivery::Deliveries;
 use crate::events::Events;
 use crate::sender::outbox::Outbox;
 use crate::{
@@ -140,9 +141,11 @@ impl<U: UserStore, O: OtpStore> ForgotPasswordBuilder<U, O> {
             None => CodeHasher::random(),
         };
         let events = Events::new(self.events);
+        let deliveries = Deliveries::start(&*self.sender, events.clone(), self.policy.code_ttl());
         let outbox = Outbox::start(
             Arc::clone(&self.sender),
             events.clone(),
+            deliveries.clone(),
             self.outbox_capacity,
         );
         let now = self.clock.now();
@@ -154,6 +157,7 @@ impl<U: UserStore, O: OtpStore> ForgotPasswordBuilder<U, O> {
             otps: self.otps,
             sender: self.sender,
             outbox,
+            deliveries,
             policy: self.policy,
             codes,
             passwords: self.passwords.unwrap_or_default(),

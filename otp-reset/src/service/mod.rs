@@ -3,6 +3,7 @@
 mod body;
 mod budget;
 mod builder;
+mod delivery_status;
 mod reply;
 mod request_otp;
 mod reset_password;
@@ -26,6 +27,7 @@ pub use shutdown::ShutdownReport;
 
 use self::body::Fields;
 use self::reply::Reply;
+use crate::delivery::Deliveries;
 use crate::events::{Event, Events};
 use crate::lang::{Lang, Msg};
 use crate::sender::outbox::Outbox;
@@ -37,13 +39,14 @@ use crate::{
 
 /// The forgot-password flow as a `tower::Service<http::Request<B>>`, generic over its stores.
 ///
-/// It answers four routes, relative to where it is mounted:
+/// It answers five routes, relative to where it is mounted:
 ///
 /// | route | body | success answer |
 /// | --- | --- | --- |
-/// | `POST /request-otp` | `{nama, noHp}` | `{success, message, phoneNumber}` |
+/// | `POST /request-otp` | `{nama, noHp}` | `{success, message, phoneNumber, requestId}` |
 /// | `POST /verify-otp` | `{noHp, otp}` | `{success, message, data: {otpId, resetToken}}` |
 /// | `POST /reset-password` | `{noHp, otp or resetToken, newPassword, confirmPassword}` | `{success, message}` |
+/// | `POST /delivery-status` | `{requestId}` | `{success, message, status}`: `pending`, `sent`, `delivered`, `not_on_whatsapp` or `failed` ([`DeliveryStatus`](crate::DeliveryStatus)) |
 /// | `GET /bot-status` | | `{success, message, status, ready}`, with `lastProblem`, `adapterVersion`, `serviceVersion` from [`Sender::status`](crate::Sender::status) |
 ///
 /// Every answer is JSON with `success` and `message` (Indonesian, or English for
@@ -61,6 +64,8 @@ pub(crate) struct Inner<U, O> {
     otps: O,
     sender: Arc<dyn Sender>,
     outbox: Outbox,
+    /// The statuses request-otp's answers can be asked about.
+    deliveries: Deliveries,
     policy: Policy,
     codes: CodeHasher,
     passwords: Passwords,
@@ -127,6 +132,11 @@ impl<U: UserStore, O: OtpStore> ForgotPassword<U, O> {
         &self.inner.sender
     }
 
+    /// How many messages wait in the in-process queue for the sender (a gauge for metrics).
+    pub fn queued_messages(&self) -> usize {
+        self.inner.outbox.depth()
+    }
+
     /// Deletes expired codes now; the service also does this in the background (see
     /// [`ForgotPasswordBuilder::with_purge_interval`]).
     pub async fn purge_expired(&self) -> Result<usize, StoreError> {
@@ -175,6 +185,8 @@ pub(crate) const MAX_PHONE_CHARS: usize = 32;
 pub(crate) const MAX_CODE_CHARS: usize = 32;
 /// The most characters of `resetToken`.
 pub(crate) const MAX_TOKEN_CHARS: usize = 128;
+/// The most characters of `requestId`.
+pub(crate) const MAX_REQUEST_ID_CHARS: usize = 64;
 
 /// The service's routes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -182,15 +194,17 @@ pub(crate) enum Route {
     RequestOtp,
     VerifyOtp,
     ResetPassword,
+    DeliveryStatus,
     BotStatus,
 }
 
 impl Route {
     /// Every route, in the order the docs list them.
-    pub(crate) const ALL: [Route; 4] = [
+    pub(crate) const ALL: [Route; 5] = [
         Route::RequestOtp,
         Route::VerifyOtp,
         Route::ResetPassword,
+        Route::DeliveryStatus,
         Route::BotStatus,
     ];
 
@@ -200,6 +214,7 @@ impl Route {
             Self::RequestOtp => "/request-otp",
             Self::VerifyOtp => "/verify-otp",
             Self::ResetPassword => "/reset-password",
+            Self::DeliveryStatus => "/delivery-status",
             Self::BotStatus => "/bot-status",
         }
     }
@@ -241,6 +256,7 @@ impl<U: UserStore, O: OtpStore> Inner<U, O> {
             Route::RequestOtp => self.request_otp(&fields, lang).await,
             Route::VerifyOtp => self.verify_otp(&fields, client).await,
             Route::ResetPassword => self.reset_password(&fields, client).await,
+            Route::DeliveryStatus => self.delivery_status(&fields),
             Route::BotStatus => Ok(self.bot_status()),
         }
     }

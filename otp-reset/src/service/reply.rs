@@ -7,8 +7,8 @@ use http::{HeaderValue, Method, Response, StatusCode, header};
 use crate::lang::{Lang, Msg};
 use crate::store::{Refusal, StoreError};
 use crate::wire::{
-    BotStatusAnswer, ErrorCode, Failure, RequestOtpAnswer, ResetPasswordAnswer, VerifiedCode,
-    VerifyOtpAnswer, json_answer,
+    BotStatusAnswer, DeliveryStatusAnswer, ErrorCode, Failure, RequestOtpAnswer,
+    ResetPasswordAnswer, VerifiedCode, VerifyOtpAnswer, json_answer,
 };
 use crate::{PasswordError, PhoneError};
 
@@ -21,7 +21,9 @@ pub(crate) enum Reply {
     CodeSent {
         phone_number: String,
         test_otp: Option<String>,
+        request_id: Option<String>,
     },
+    DeliveryStatus(crate::DeliveryStatus),
     Verified(VerifiedCode),
     PasswordReset,
     /// The bot-status answer, `message` still empty.
@@ -35,6 +37,7 @@ impl Reply {
             Reply::CodeSent {
                 phone_number,
                 test_otp,
+                request_id,
             } => json_answer(
                 ok,
                 &RequestOtpAnswer {
@@ -42,6 +45,15 @@ impl Reply {
                     message: Msg::CodeSent.render(lang),
                     phone_number,
                     test_otp,
+                    request_id,
+                },
+            ),
+            Reply::DeliveryStatus(status) => json_answer(
+                ok,
+                &DeliveryStatusAnswer {
+                    success: true,
+                    message: Msg::Delivery(status).render(lang),
+                    status: status.as_str().to_owned(),
                 },
             ),
             Reply::Verified(data) => json_answer(

@@ -6,7 +6,7 @@ use super::reply::{ApiError, Reply};
 use crate::events::Event;
 use crate::lang::{Lang, Msg};
 use crate::sender::handoff::{HandOffFailed, hand_off};
-use crate::sender::outbox::Envelope;
+use crate::sender::outbox::{Envelope, Queued};
 use crate::store::{IssueOutcome, NewCode};
 use crate::wire::ErrorCode;
 use crate::{Digest, Message, OtpCode, OtpId, OtpStore, UnknownUser, UserStore};
@@ -87,13 +87,21 @@ impl<U: UserStore, O: OtpStore> Inner<U, O> {
             known_user,
         });
 
+        // Both kinds of pair get a request id and a record of the same kind and lifetime.
+        let (request_id, tracked) = if known_user {
+            self.deliveries.track_real(phone.masked())
+        } else {
+            self.deliveries.track_stand_in()
+        };
         let reply = Reply::CodeSent {
             phone_number: phone.digits().to_owned(),
             test_otp: (development && known_user).then(|| code.expose().to_owned()),
+            request_id: Some(request_id.as_str().to_owned()),
         };
         if sender_ready && self.sender.hands_off_durably() {
             // A queue that outlives this process takes the code before the answer, a decoy for
-            // a stand-in, so an instance killed after answering loses nothing it answered.
+            // a stand-in, so an instance killed after answering loses nothing it answered. Its
+            // worker, in another process, reports nothing back: both statuses stay `pending`.
             let envelope = known_user.then(|| Envelope {
                 to: phone,
                 message: Message::Code {
@@ -101,6 +109,7 @@ impl<U: UserStore, O: OtpStore> Inner<U, O> {
                     ttl: self.policy.code_ttl(),
                     lang,
                 },
+                tracked: None,
             });
             hand_off(&*self.sender, &self.events, envelope)
                 .await
@@ -121,17 +130,29 @@ impl<U: UserStore, O: OtpStore> Inner<U, O> {
         } else {
             None
         };
-        if let Some(place) = place {
-            let message = Message::Code {
-                code,
-                ttl: self.policy.code_ttl(),
-                lang,
-            };
-            // A stand-in goes through the queue too, and is dropped at its end.
-            place.send(known_user.then_some(Envelope { to: phone, message }));
-            if known_user && let Some(token) = send_token {
-                token.spend();
+        match place {
+            Some(place) => {
+                // A stand-in goes through the queue too, where its number is looked up.
+                place.send(if known_user {
+                    let message = Message::Code {
+                        code,
+                        ttl: self.policy.code_ttl(),
+                        lang,
+                    };
+                    Queued::Message(Envelope {
+                        to: phone,
+                        message,
+                        tracked: Some(tracked),
+                    })
+                } else {
+                    Queued::StandIn { to: phone, tracked }
+                });
+                if known_user && let Some(token) = send_token {
+                    token.spend();
+                }
             }
+            // Development without a sender: nothing is sent, for either pair.
+            None => self.deliveries.not_sent(&tracked),
         }
         Ok(reply)
     }

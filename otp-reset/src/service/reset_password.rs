@@ -106,6 +106,7 @@ impl<U: UserStore, O: OtpStore> Inner<U, O> {
         let notice = Envelope {
             to: phone,
             message: Message::PasswordChanged { lang },
+            tracked: None,
         };
         self.outbox.offer(notice, &self.events);
         Ok(Reply::PasswordReset)

@@ -32,6 +32,47 @@ pub struct RequestOtpAnswer {
     #[serde(rename = "testOTP", default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub test_otp: Option<String>,
+    /// An opaque id to ask `POST /delivery-status` what became of the code; given for every
+    /// request, whether or not the pair matches an account. Absent only from a server older
+    /// than delivery statuses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(nullable = false, examples("q3V0ZW5hcy1yZXF1ZXN0LWlk"))
+    )]
+    pub request_id: Option<String>,
+}
+
+/// The answer of `POST /delivery-status`.
+///
+/// ```
+/// let text = r#"{"success":true,"message":"OTP sudah sampai di WhatsApp Anda","status":"delivered"}"#;
+/// let answer: otp_reset::wire::DeliveryStatusAnswer = serde_json::from_str(text)?;
+/// assert_eq!(answer.status, "delivered");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[non_exhaustive]
+pub struct DeliveryStatusAnswer {
+    /// Always `true` in a success answer.
+    pub success: bool,
+    /// The status, for a person: Indonesian, or English for `Accept-Language: en`.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(examples("OTP sudah sampai di WhatsApp Anda"))
+    )]
+    pub message: String,
+    /// `pending`, `sent`, `delivered`, `not_on_whatsapp` or `failed`
+    /// ([`DeliveryStatus`](crate::DeliveryStatus)).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            examples("delivered"),
+            pattern = "^(pending|sent|delivered|not_on_whatsapp|failed)$"
+        )
+    )]
+    pub status: String,
 }
 
 /// The answer of `POST /verify-otp`.
@@ -177,10 +218,11 @@ mod tests {
             message: "m".into(),
             phone_number: "62812".into(),
             test_otp: Some("123456".into()),
+            request_id: Some("r".into()),
         };
         assert_eq!(
             json(&sent),
-            r#"{"success":true,"message":"m","phoneNumber":"62812","testOTP":"123456"}"#
+            r#"{"success":true,"message":"m","phoneNumber":"62812","testOTP":"123456","requestId":"r"}"#
         );
         let verified = VerifyOtpAnswer {
             success: true,

@@ -112,8 +112,12 @@ error_codes! {
     MalformedJson = "malformed_json", BAD_REQUEST;
     /// The body could not be read.
     BodyUnreadable = "body_unreadable", BAD_REQUEST;
+    /// `requestId` is missing, null or blank.
+    RequestIdRequired = "request_id_required", BAD_REQUEST;
     /// No account matches.
     UserNotFound = "user_not_found", NOT_FOUND;
+    /// `requestId` names no recent request (its code's lifetime is over, or it was never given).
+    RequestNotFound = "request_not_found", NOT_FOUND;
     /// No route has this path.
     NotFound = "not_found", NOT_FOUND;
     /// The route does not take this method; the `Allow` header names the one it takes.

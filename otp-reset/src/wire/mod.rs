@@ -22,8 +22,8 @@ mod failure;
 mod read;
 
 pub use answers::{
-    BotStatusAnswer, LastProblem, RequestOtpAnswer, ResetPasswordAnswer, VerifiedCode,
-    VerifyOtpAnswer,
+    BotStatusAnswer, DeliveryStatusAnswer, LastProblem, RequestOtpAnswer, ResetPasswordAnswer,
+    VerifiedCode, VerifyOtpAnswer,
 };
 pub use code::{AnswerCode, ErrorCode};
 pub use failure::{Failure, json_answer};

@@ -2,6 +2,7 @@
 //! recording sender, a manual clock, and helpers to call it in-process with `oneshot`.
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -9,9 +10,9 @@ use bytes::Bytes;
 use http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::{BodyExt, Full};
 use otp_reset::{
-    Delivered, Event, ForgotPassword, ForgotPasswordBuilder, ManualClock, MemoryOtpStore,
-    MemoryUserStore, Message, OtpStore, PhoneNumber, Policy, SendError, Sender, SenderState,
-    SenderStatus, User, UserId, UserStore,
+    Delivered, DeliveryReports, DeliveryUpdate, Event, ForgotPassword, ForgotPasswordBuilder,
+    ManualClock, MemoryOtpStore, MemoryUserStore, Message, OtpStore, PhoneNumber, Policy, Presence,
+    SendError, Sender, SenderState, SenderStatus, User, UserId, UserStore,
 };
 use serde_json::{Value, json};
 use tokio::sync::{Notify, Semaphore};
@@ -42,6 +43,15 @@ pub struct RecordingSender {
     decoys: Arc<Mutex<usize>>,
     /// The error every send and decoy fails with, when set.
     refusal: Arc<Mutex<Option<Refusal>>>,
+    /// Messages sent so far, for their ids.
+    count: Arc<AtomicUsize>,
+    /// Where it reports what became of its messages, once the service gave it.
+    reports: Arc<Mutex<Option<DeliveryReports>>>,
+    /// Numbers with no account: sends fail `NotRegistered`, lookups say so.
+    unregistered: Arc<Mutex<Vec<PhoneNumber>>>,
+    /// How long each send and lookup takes, and after how long a sent message is reported
+    /// delivered (never, when `None`).
+    timing: Arc<Mutex<(Duration, Option<Duration>)>>,
 }
 
 impl RecordingSender {
@@ -57,7 +67,33 @@ impl RecordingSender {
             durable: false,
             decoys: Arc::default(),
             refusal: Arc::default(),
+            count: Arc::default(),
+            reports: Arc::default(),
+            unregistered: Arc::default(),
+            timing: Arc::new(Mutex::new((Duration::ZERO, None))),
         }
+    }
+
+    /// Makes `phone` a number with no account on the messaging service.
+    pub fn unregister(&self, phone: &str) {
+        self.unregistered
+            .lock()
+            .unwrap()
+            .push(phone.parse().unwrap());
+    }
+
+    /// Makes each send and lookup take `send`, and reports each sent message delivered
+    /// `delivered` later (never, when `None`).
+    pub fn set_timing(&self, send: Duration, delivered: Option<Duration>) {
+        *self.timing.lock().unwrap() = (send, delivered);
+    }
+
+    /// Reports `update` about the message `message_id`, as acks or a webhook would.
+    pub fn report(&self, message_id: &str, update: DeliveryUpdate) {
+        let reports = self.reports.lock().unwrap().clone();
+        reports
+            .expect("the service gave the sender where to report")
+            .report(message_id, update);
     }
 
     /// A sender standing for a durable queue: the service waits for its hand-offs.
@@ -156,11 +192,43 @@ impl Sender for RecordingSender {
                 .map_err(|e| SendError::Failed(Box::new(e)))?
                 .forget();
         }
+        let (took, delivered_after) = *self.timing.lock().unwrap();
+        if !took.is_zero() {
+            tokio::time::sleep(took).await;
+        }
+        if self.unregistered.lock().unwrap().contains(to) {
+            return Err(SendError::NotRegistered);
+        }
         self.sent.lock().unwrap().push((*to, message.clone()));
         self.arrived.notify_waiters();
+        let id = format!("test-{}", self.count.fetch_add(1, Ordering::Relaxed) + 1);
+        let reports = self.reports.lock().unwrap().clone();
+        if let (Some(after), Some(reports)) = (delivered_after, reports) {
+            let id = id.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(after).await;
+                reports.report(id, DeliveryUpdate::Delivered);
+            });
+        }
         Ok(Delivered {
-            message_id: Some("test-1".into()),
+            message_id: Some(id),
         })
+    }
+
+    async fn lookup(&self, to: &PhoneNumber) -> Result<Presence, SendError> {
+        let took = self.timing.lock().unwrap().0;
+        if !took.is_zero() {
+            tokio::time::sleep(took).await;
+        }
+        Ok(if self.unregistered.lock().unwrap().contains(to) {
+            Presence::NotRegistered
+        } else {
+            Presence::Registered
+        })
+    }
+
+    fn report_deliveries_to(&self, reports: DeliveryReports) {
+        *self.reports.lock().unwrap() = Some(reports);
     }
 
     fn state(&self) -> SenderState {
@@ -217,6 +285,24 @@ impl Answer {
 
     pub fn message(&self) -> &str {
         self.body["message"].as_str().unwrap_or("")
+    }
+
+    /// The body with its `requestId` (random in every answer) checked for shape and blanked,
+    /// for comparing answers.
+    pub fn comparable_body(&self) -> Value {
+        let mut body = self.body.clone();
+        if let Some(id) = body.get_mut("requestId") {
+            let text = id.as_str().unwrap_or_default();
+            assert!(
+                text.len() == 22
+                    && text
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+                "a request id is 22 base64url characters: {text:?}"
+            );
+            *id = Value::from("<request id>");
+        }
+        body
     }
 }
 

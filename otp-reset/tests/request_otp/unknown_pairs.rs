@@ -13,7 +13,10 @@ async fn an_unknown_pair_gets_the_same_answer_as_a_known_one_and_no_message() {
     let known_answer = known.request_otp(JOHN).await;
     let unknown_answer = unknown.request_otp(("Jane Roe", JOHN.1)).await;
     assert_eq!(known_answer.status, unknown_answer.status);
-    assert_eq!(known_answer.body, unknown_answer.body);
+    assert_eq!(
+        known_answer.comparable_body(),
+        unknown_answer.comparable_body()
+    );
     assert_eq!(known_answer.headers, unknown_answer.headers);
 
     known.sender.wait_for(1).await;
@@ -45,7 +48,7 @@ async fn an_unknown_number_behaves_like_a_known_one_at_verification() {
 async fn probe(name: &str) -> Vec<(http::StatusCode, serde_json::Value, http::HeaderMap)> {
     let h = Harness::new();
     let mut answers = Vec::new();
-    let mut record = |a: common::Answer| answers.push((a.status, a.body, a.headers));
+    let mut record = |a: common::Answer| answers.push((a.status, a.comparable_body(), a.headers));
     record(h.request_otp((name, JOHN.1)).await);
     record(h.verify_otp(JOHN.1, "000000").await);
     record(h.verify_otp(JOHN.1, "000001").await);
