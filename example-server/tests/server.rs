@@ -245,6 +245,37 @@ async fn the_per_client_limit_answers_429_with_retry_after() {
 }
 
 #[tokio::test]
+async fn polling_the_delivery_status_uses_up_none_of_the_client_limit() {
+    let server = Server::start(
+        &demo_data("client-limit-polling"),
+        &[("CLIENT_RATE_LIMIT_PER_MIN", "3")],
+    )
+    .await;
+    let (status, body) = server
+        .post(
+            "/api/forgot-password/request-otp",
+            json!({ "nama": JOHN.0, "noHp": JOHN.1 }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let request_id = body["requestId"].as_str().expect("a requestId").to_owned();
+    // The page asks every few seconds while the code is on its way.
+    for _ in 0..10 {
+        let (status, body) = server
+            .post(
+                "/api/forgot-password/delivery-status",
+                json!({ "requestId": request_id }),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    // The two requests left of the minute's three are still there.
+    assert_eq!(server.login(JOHN.1, "wrong").await, 401);
+    assert_eq!(server.login(JOHN.1, "wrong").await, 401);
+    assert_eq!(server.login(JOHN.1, "wrong").await, 429);
+}
+
+#[tokio::test]
 async fn the_openapi_document_describes_every_route() {
     let server = Server::start(&demo_data("openapi"), &[]).await;
     let document: Value = server
