@@ -14,7 +14,6 @@ const REQUEST_TIMEOUT_MS = 30000;
 const POLL_FIRST_MS = 1000;
 const POLL_MAX_MS = 5000;
 const POLL_GROWTH = 1.5;
-const FINAL_STATUSES = ['delivered', 'not_on_whatsapp', 'failed'];
 const NEEDS_NEW_CODE = ['otp_attempts_exhausted', 'otp_expired', 'otp_not_found'];
 const FIELD_FOR_ERROR = {
   name_required: 'nama', phone_required: 'noHp', invalid_phone: 'noHp', phone_not_mobile: 'noHp',
