@@ -164,9 +164,51 @@ fn guess(c: &mut Criterion) {
     group.finish();
 }
 
+/// delivery-status for a user's request and for a stand-in's, which replays the user's course:
+/// conceal mode promises the same timing.
+fn status(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let service =
+        runtime.block_on(async { service(Policy::default(), Arc::new(ManualClock::new())) });
+    let mut group = c.benchmark_group("delivery-status in-memory, conceal");
+    for (label, name, phone) in [
+        ("a user's code", "John Doe", "081234567890"),
+        ("a stand-in", "Nobody", "081311112222"),
+    ] {
+        let id = runtime.block_on(async {
+            let request = serde_json::json!({ "nama": name, "noHp": phone });
+            let answer = service
+                .clone()
+                .oneshot(post("/request-otp", &request))
+                .await
+                .unwrap();
+            let body = http_body_util::BodyExt::collect(answer.into_body())
+                .await
+                .unwrap()
+                .to_bytes();
+            let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            // Both reach `sent` before they are measured.
+            tokio::time::sleep(Duration::from_millis(600)).await;
+            json["requestId"].as_str().unwrap().to_owned()
+        });
+        let body = serde_json::json!({ "requestId": id });
+        group.bench_function(label, |b| {
+            b.to_async(&runtime).iter_batched(
+                || post("/delivery-status", &body),
+                |request| call(&service, request),
+                BatchSize::SmallInput,
+            );
+        });
+    }
+    group.finish();
+}
+
 criterion_group! {
     name = flow;
     config = Criterion::default().measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1));
-    targets = verify, request, guess
+    targets = verify, request, guess, status
 }
 criterion_main!(flow);

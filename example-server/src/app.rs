@@ -16,7 +16,7 @@ use crate::answer::{Text, failure};
 use crate::client_limit::{self, ClientLimit, Clients};
 use crate::config::Config;
 use crate::state::AppState;
-use crate::{admin, flow, health, login, pages};
+use crate::{admin, flow, health, login, pages, webhook};
 
 /// The site: the flow under `/api/forgot-password`, the login, the pages, `/healthz` and
 /// `/api/openapi.json`, with the per-client limit, a timeout, CORS, security headers (HSTS when
@@ -44,6 +44,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .merge(health::router())
         .merge(openapi)
         .merge(pages::router())
+        .merge(webhook::router())
         .merge(api)
         .fallback(|request: Request| async move { failure(request.headers(), Text::NotFound) })
         .with_state(state)
@@ -108,21 +109,15 @@ async fn mark_client(
     next.run(request).await
 }
 
-/// The per-client limit, on the POST routes only (each costs a message or a password hash),
-/// except the delivery status: the forgot-password page polls it every few seconds while a code
-/// is on its way, costs nothing, and many phones share one carrier-grade NAT address, so counting
-/// it would leave them no requests for the codes themselves.
+/// The per-client limit, on the POST routes that cost a message or a password hash: not on
+/// delivery-status, which a page polls, so that polling never uses up the user's requests.
 async fn limit_posts(
     state: axum::extract::State<ClientLimit>,
     peer: axum::extract::ConnectInfo<std::net::SocketAddr>,
     request: Request,
     next: Next,
 ) -> Response {
-    let polled = request
-        .uri()
-        .path()
-        .strip_prefix(flow::MOUNT)
-        .is_some_and(|route| route == "/delivery-status");
+    let polled = request.uri().path().trim_end_matches('/') == flow::DELIVERY_STATUS;
     if request.method() == Method::POST && !polled {
         client_limit::limit(state, peer, request, next).await
     } else {

@@ -7,7 +7,7 @@
 //! or HTTPS until SIGTERM or Ctrl-C.
 //!
 //! Each module that answers requests has its own `router()` ([`flow`], [`login`], [`admin`],
-//! [`health`], [`pages`]), generic over the site's state and taking from it only its part;
+//! [`health`], [`pages`], [`webhook`]), generic over the site's state and taking from it only its part;
 //! [`app`] merges them under the site's layers.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -26,5 +26,6 @@ pub mod secret;
 pub mod serve;
 pub mod state;
 pub mod stores;
+pub mod webhook;
 
 pub use config::Config;

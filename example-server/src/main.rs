@@ -17,12 +17,15 @@ use example_server::config::{OtpStoreKind, SenderKind, UserStoreKind};
 use example_server::state::AppState;
 use example_server::stores::{Otps, Stores, Users};
 use example_server::{Config, secret, serve};
-use otp_reset::{CodeHasher, ConsoleSender, ForgotPassword, MemoryOtpStore, Passwords, Sender};
+use otp_reset::{
+    CodeHasher, ConsoleSender, ForgotPassword, MemoryOtpStore, Passwords, Sender, SenderChain,
+};
 use otp_reset_json::{JsonStore, StoreOptions};
 use otp_reset_postgres::{PgStoreOptions, PgUserStore};
 use otp_reset_queue::QueueSender;
 use otp_reset_redis::{RedisOptions, RedisOtpStore};
 use otp_reset_whatsapp::{Adapter, WhatsAppConfig, WhatsAppSender};
+use otp_reset_whatsapp_cloud::{CloudSender, StatusWebhook};
 use tracing_subscriber::EnvFilter;
 
 /// mimalloc rather than the system allocator: once the heap holds a large data file, glibc's
@@ -89,20 +92,38 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         tracing::warn!("DEV_EXPOSE_OTP is on: codes are in the answers. Never in production.");
     }
 
-    let (sender, whatsapp): (Arc<dyn Sender>, Option<WhatsAppSender>) = match config.otp_sender {
-        SenderKind::Console => (Arc::new(ConsoleSender::new()), None),
-        SenderKind::Whatsapp => {
-            let whatsapp = WhatsAppSender::start(whatsapp_config(&config)?)
-                .map_err(|e| format!("invalid setting OTP_SENDER=whatsapp: {e}"))?;
-            (Arc::new(whatsapp.clone()), Some(whatsapp))
-        }
-        SenderKind::Queue => {
-            let options = config.queue.options(&secret)?;
-            // Decoys carry the codes' lifetime, so that no field of an entry tells them apart.
-            let options = options.with_decoy_lifetime(Duration::from_secs(config.otp_ttl_secs));
-            let queue = QueueSender::new(options)?;
-            (Arc::new(queue), None)
-        }
+    let mut senders: Vec<Arc<dyn Sender>> = Vec::new();
+    let mut whatsapp: Option<WhatsAppSender> = None;
+    let mut cloud_webhook: Option<StatusWebhook> = None;
+    for kind in &config.otp_sender {
+        let sender: Arc<dyn Sender> = match kind {
+            SenderKind::Console => Arc::new(ConsoleSender::new()),
+            SenderKind::Whatsapp => {
+                let started = WhatsAppSender::start(whatsapp_config(&config)?)
+                    .map_err(|e| format!("invalid setting OTP_SENDER=whatsapp: {e}"))?;
+                whatsapp = Some(started.clone());
+                Arc::new(started)
+            }
+            SenderKind::Cloud => {
+                let (cloud, webhook) = cloud_sender(&config).await?;
+                cloud_webhook = webhook;
+                Arc::new(cloud)
+            }
+            SenderKind::Queue => {
+                let options = config.queue.options(&secret)?;
+                // Decoys carry the codes' lifetime, so that no field of an entry tells them apart.
+                let options = options.with_decoy_lifetime(Duration::from_secs(config.otp_ttl_secs));
+                Arc::new(QueueSender::new(options)?)
+            }
+        };
+        senders.push(sender);
+    }
+    let sender: Arc<dyn Sender> = if senders.len() == 1 {
+        senders.remove(0)
+    } else {
+        let chain = SenderChain::new(senders);
+        tracing::info!(senders = chain.name(), "senders tried in turn");
+        Arc::new(chain)
     };
     let qr = match (&whatsapp, &config.admin_token) {
         (Some(whatsapp), Some(token)) => Some(QrAccess {
@@ -151,7 +172,9 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         tokio::spawn(store.upgrade_plain_passwords(forgot_password.passwords().clone()));
     }
     let flow = forgot_password.clone();
-    let app = app::router(AppState::new(forgot_password, stores, qr, &config), &config);
+    let state =
+        AppState::new(forgot_password, stores, qr, &config).with_cloud_webhook(cloud_webhook);
+    let app = app::router(state, &config);
     let limits = serve::Limits::from_config(&config)?;
     let tls = match (&config.tls_cert, &config.tls_key) {
         (Some(cert), Some(key)) => Some(
@@ -292,6 +315,32 @@ pub(crate) fn whatsapp_config(
         whatsapp = whatsapp.with_user_agent(user_agent.clone());
     }
     Ok(whatsapp)
+}
+
+/// The Cloud API sender, its token checked with Meta (a refused one leaves it `FAILED`, which
+/// `bot-status` shows), and its status webhook when CLOUD_API_APP_SECRET and
+/// CLOUD_API_VERIFY_TOKEN are set.
+async fn cloud_sender(
+    config: &Config,
+) -> Result<(CloudSender, Option<StatusWebhook>), Box<dyn std::error::Error>> {
+    let settings = config
+        .cloud
+        .settings(Duration::from_secs(config.otp_ttl_secs))?;
+    let cloud =
+        CloudSender::new(settings).map_err(|e| format!("invalid setting OTP_SENDER=cloud: {e}"))?;
+    let state = cloud.check().await;
+    tracing::info!(state = %state, "WhatsApp Cloud API sender");
+    let webhook = config
+        .cloud
+        .webhook_secrets()?
+        .map(|secrets| cloud.webhook(secrets.app_secret, secrets.verify_token));
+    if webhook.is_none() {
+        tracing::warn!(
+            "CLOUD_API_APP_SECRET and CLOUD_API_VERIFY_TOKEN are not set: no status webhook, \
+             so delivery statuses of Cloud API messages stay at `sent`"
+        );
+    }
+    Ok((cloud, webhook))
 }
 
 /// Resolves at the first SIGTERM or Ctrl-C.

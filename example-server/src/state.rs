@@ -1,7 +1,9 @@
 //! What the handlers share, and the part of it each one takes ([`FromRef`]): the login its
-//! [`Login`], the health check the [`Stores`], the operator's page the [`QrAccess`].
+//! [`Login`], the health check the [`Stores`], the operator's page the [`QrAccess`], Meta's
+//! webhook the [`StatusWebhook`].
 
 use axum::extract::FromRef;
+use otp_reset_whatsapp_cloud::StatusWebhook;
 
 use crate::admin::QrAccess;
 use crate::config::Config;
@@ -20,6 +22,8 @@ pub struct AppState {
     pub stores: Stores,
     /// The WhatsApp QR code for the operator, when the WhatsApp sender and an admin token are set.
     pub qr: Option<QrAccess>,
+    /// Meta's status webhook, when the Cloud API sender and its webhook secrets are set.
+    pub cloud_webhook: Option<StatusWebhook>,
 }
 
 impl AppState {
@@ -32,7 +36,14 @@ impl AppState {
             login,
             stores,
             qr,
+            cloud_webhook: None,
         }
+    }
+
+    /// With Meta's status webhook at `/webhooks/whatsapp`.
+    pub fn with_cloud_webhook(mut self, webhook: Option<StatusWebhook>) -> Self {
+        self.cloud_webhook = webhook;
+        self
     }
 }
 
@@ -51,5 +62,11 @@ impl FromRef<AppState> for Stores {
 impl FromRef<AppState> for Option<QrAccess> {
     fn from_ref(state: &AppState) -> Self {
         state.qr.clone()
+    }
+}
+
+impl FromRef<AppState> for Option<StatusWebhook> {
+    fn from_ref(state: &AppState) -> Self {
+        state.cloud_webhook.clone()
     }
 }

@@ -337,3 +337,64 @@ async fn codes_queued_when_the_server_is_stopped_are_sent_before_it_exits() {
         "{output}"
     );
 }
+
+/// Asks for a code and follows its delivery status until it is final; returns the statuses seen.
+async fn course(server: &Server, name: &str, typed: &str) -> Vec<String> {
+    let (status, body) = server
+        .post(
+            "/api/forgot-password/request-otp",
+            json!({ "nama": name, "noHp": typed }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let id = body["requestId"].as_str().unwrap().to_owned();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut seen: Vec<String> = Vec::new();
+    loop {
+        let (status, body) = server
+            .post(
+                "/api/forgot-password/delivery-status",
+                json!({ "requestId": id }),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let now = body["status"].as_str().unwrap().to_owned();
+        if seen.last() != Some(&now) {
+            seen.push(now.clone());
+        }
+        if ["delivered", "not_on_whatsapp", "failed"].contains(&now.as_str()) {
+            return seen;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{name}'s code stayed {now}:\n{}",
+            server.output()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_sees_what_became_of_the_code_and_a_stranger_sees_the_same() {
+    let _one = ONE_BROWSER.lock().await;
+    let imitation = Imitation::start().await;
+    // John is on WhatsApp; Siti's number is not. Of two strangers' numbers, one is.
+    imitation.register(JOHN);
+    imitation.register("6281311113333");
+    let server = whatsapp_server(&imitation, "whatsapp-delivery", false).await;
+    wait_for_status(&server, "WAITING_FOR_QR").await;
+    imitation.scan_svg(&admin_qr(&server).await).unwrap();
+    wait_for_status(&server, "READY").await;
+
+    let john = course(&server, "John Doe", "081234567890").await;
+    assert_eq!(john.last().unwrap(), "delivered", "{john:?}");
+    let siti = course(&server, "Siti Rahma", "081298765432").await;
+    assert_eq!(siti.last().unwrap(), "not_on_whatsapp", "{siti:?}");
+
+    let on_whatsapp = course(&server, "Jane Roe", "081311113333").await;
+    assert_eq!(on_whatsapp.last().unwrap(), "delivered", "{on_whatsapp:?}");
+    let not_on_whatsapp = course(&server, "Jane Roe", "081311112222").await;
+    assert_eq!(not_on_whatsapp.last().unwrap(), "not_on_whatsapp");
+    let sent: Vec<String> = imitation.sent().into_iter().map(|m| m.to).collect();
+    assert_eq!(sent, [format!("{JOHN}@c.us")], "nothing went to a stranger");
+}

@@ -146,6 +146,10 @@ impl Sender for QueueSender {
         true
     }
 
+    fn name(&self) -> &str {
+        "queue"
+    }
+
     /// Queues a sealed decoy, of a code's size and lifetime, which the worker drops.
     async fn send_decoy(&self) -> Result<(), SendError> {
         let inner = &*self.inner;

@@ -16,13 +16,25 @@
 //!   AUTHENTICATED → READY`, and `DISCONNECTED`, `LOGGED_OUT`, `CONFLICT`, `RECONNECTING`,
 //!   `FAILED`) on a watch channel ([`WhatsAppSender::states`]); each transition is logged, and
 //!   [`otp_reset::Sender::status`] keeps the last problem in view until the next one.
-//! - **One [`Adapter`]** holds all knowledge of WhatsApp Web's internals, in six scripts that
+//! - **One [`Adapter`]** holds all knowledge of WhatsApp Web's internals, in eight scripts that
 //!   name the public source of every call, loadable from a folder without a rebuild. WhatsApp
 //!   Web's modules are required stage by stage (login modules while unpaired, send modules once
 //!   synced); only a stage that stays without them for a while is an incompatible version.
 //! - **Sends** reach numbers that never chatted with the site (a chat is found or created), wait
 //!   for WhatsApp's server acknowledgement, are never retried once the message may exist, and
 //!   go one at a time through one page with a minimum spacing per number.
+//! - **Look-ups** ([`Sender::lookup`]) ask WhatsApp Web's `queryWidExists`, as a send does
+//!   before it creates a message, and send nothing; `Unknown` while not READY.
+//! - **Delivery reports** ([`Sender::report_deliveries_to`]): each message sent (or found by
+//!   [`Sender::find_sent`]) is reported under the id its send returned: `Sent` at WhatsApp's
+//!   server acknowledgement (before the send returns), `Delivered` at ack 2 (the recipient's
+//!   phone), `Read` at ack 3 or 4, `Failed` at an error ack (-1 and below). The sender keeps the
+//!   list and asks the page for the current acks every second while any is followed, so a page
+//!   reload or a browser relaunch loses nothing (a message sent before it is read from the
+//!   profile's local database); a message is followed until read or failed, for at most
+//!   10 minutes, and at most 1000 at once, the oldest dropped first
+//!   ([`WhatsAppConfig::with_delivery_reports`]). A report the service cannot take at once is
+//!   dropped, never waited for.
 //! - **Keyed sends** for a queue worker that may die mid-send: a fresh id from WhatsApp Web's
 //!   own `MsgKey.newId()` ([`Sender::new_message_key`]), a message created under it
 //!   ([`Sender::send_as`]), and a look-up by it ([`Sender::find_sent`]) that finds a message
@@ -85,8 +97,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use otp_reset::{
-    Delivered, Message, MessageKey, PhoneNumber, SendError, Sender, SenderState, SenderStatus,
-    SentLookup,
+    Delivered, DeliveryReports, Message, MessageKey, PhoneNumber, Presence, SendError, Sender,
+    SenderState, SenderStatus, SentLookup,
 };
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
@@ -172,6 +184,7 @@ impl WhatsAppSender {
             reached_ready: false,
             user_agent: None,
             relaunched_for_version: false,
+            following: Default::default(),
         };
         let actor = tokio::spawn(actor.run());
         Ok(Self {
@@ -323,6 +336,32 @@ impl Sender for WhatsAppSender {
             reply,
         })
         .await
+    }
+
+    /// Asks WhatsApp Web's `queryWidExists`, as a send does before it creates a message, and
+    /// sends nothing. [`Presence::Unknown`] while the sender is not READY; a look-up that fails
+    /// or times out is an error.
+    async fn lookup(&self, to: &PhoneNumber) -> Result<Presence, SendError> {
+        if !self.state().can_send() {
+            return Ok(Presence::Unknown);
+        }
+        match self.ask(|reply| Command::Lookup { to: *to, reply }).await {
+            Err(SendError::NotReady(_)) => Ok(Presence::Unknown),
+            answer => answer,
+        }
+    }
+
+    /// Keeps `reports` and, from now on, follows each message sent (and each found by
+    /// [`Sender::find_sent`]): `Sent` once WhatsApp's server acknowledged it (before the send
+    /// returns), `Delivered` when the recipient's phone did (ack 2), `Read` when it was read
+    /// (ack 3 or 4), `Failed` for an error ack (-1 and below), each under the id the send
+    /// returned. See [`WhatsAppConfig::with_delivery_reports`] for the bounds.
+    fn report_deliveries_to(&self, reports: DeliveryReports) {
+        self.inner.shared.set_deliveries(reports);
+    }
+
+    fn name(&self) -> &str {
+        "whatsapp-web"
     }
 }
 

@@ -4,7 +4,7 @@
 use std::sync::{Mutex, PoisonError};
 use std::time::SystemTime;
 
-use otp_reset::{SenderProblem, SenderState, SenderStatus};
+use otp_reset::{DeliveryReports, SenderProblem, SenderState, SenderStatus};
 use tokio::sync::watch;
 
 /// Written by the actor, read by every clone of the sender.
@@ -13,6 +13,8 @@ pub(crate) struct Shared {
     state: watch::Sender<SenderState>,
     report: Mutex<Report>,
     adapter_version: String,
+    /// Where the service wants to hear what became of each message, once it said.
+    deliveries: Mutex<Option<DeliveryReports>>,
 }
 
 #[derive(Debug, Default)]
@@ -27,6 +29,7 @@ impl Shared {
             state: watch::Sender::new(SenderState::Uninitialized),
             report: Mutex::default(),
             adapter_version,
+            deliveries: Mutex::default(),
         }
     }
 
@@ -56,6 +59,22 @@ impl Shared {
             });
         }
         self.state.send_replace(state);
+    }
+
+    /// Keeps where to report deliveries (the latest handle given wins).
+    pub(crate) fn set_deliveries(&self, reports: DeliveryReports) {
+        *self
+            .deliveries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(reports);
+    }
+
+    /// Where to report deliveries, if the service said.
+    pub(crate) fn deliveries(&self) -> Option<DeliveryReports> {
+        self.deliveries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// The WhatsApp Web version the page reported.

@@ -2,16 +2,17 @@
 //! [`tower::Service`] that any Rust web app mounts in one line.
 //!
 //! The user gives their name and phone number, receives a code, types it in, and sets a new
-//! password. This crate is that whole flow behind four HTTP routes, written against `http` and
+//! password. This crate is that whole flow behind five HTTP routes, written against `http` and
 //! `tower` only, over pluggable stores and a pluggable sender:
 //!
 //! - [`ForgotPassword`]: the service (`/request-otp`, `/verify-otp`, `/reset-password`,
-//!   `/bot-status`), configured by a [`Policy`].
+//!   `/delivery-status`, `/bot-status`), configured by a [`Policy`].
 //! - [`UserStore`] and [`OtpStore`]: where users, codes and per-phone limits live, with the
 //!   guarantees every implementation gives (atomic attempts, single-use codes), and the
 //!   `conformance` suite (feature `conformance`) that proves them. A store that keeps a
 //!   [`PhoneLedger`] per phone implements [`store::LedgerStore`] once and is an [`OtpStore`].
-//! - [`Sender`]: delivers the codes; [`ConsoleSender`] prints them for development.
+//! - [`Sender`]: delivers the codes and reports what became of them ([`DeliveryReports`]);
+//!   [`SenderChain`] tries several in turn; [`ConsoleSender`] prints them for development.
 //! - [`wire`]: the wire contract, typed: every [`ErrorCode`], the answer bodies, the envelope
 //!   and the body reader, for clients and for an app's own routes.
 //! - `openapi` (feature `openapi`): the routes as an OpenAPI 3.1 document with the policy's

@@ -48,8 +48,10 @@
 //! ([`Imitation::set_qr_interval`]), 6 refs a round ([`Imitation::set_max_qr_refs`]); `PAIRING`
 //! 500 ms after the scan is noticed, then the page stores its token and reloads once;
 //! `CONNECTED` reports `hasSynced: false` for 500 ms; the send modules register with
-//! `hasSynced` (plus [`Imitation::set_send_modules_delay`]); a delivered message goes ack 1 after
-//! 100 ms and ack 2 after 300 ms. The page notices anything the test does within one poll
+//! `hasSynced` (plus [`Imitation::set_send_modules_delay`]); a message goes ack 1 100 ms after
+//! the server's answer, ack 2 200 ms later while the recipient's phone is online, ack 3 500 ms
+//! after that when it reads ([`Imitation::set_recipient`], [`Imitation::set_ack_timings`]),
+//! each told to the pages at their next poll. The page notices anything the test does within one poll
 //! (150 ms).
 
 use std::fmt;
@@ -108,13 +110,47 @@ pub enum BlockState {
 /// What happens to a message after it is sent.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum AckBehaviour {
-    /// Recorded; the message's ack goes 0 → 1 (~100 ms) → 2 (~300 ms), each with 'change:ack'.
+    /// Recorded; the message's ack goes 0 → 1 (server) → 2 (device, when the recipient's phone
+    /// is online) → 3 (read, when it reads), on [`AckTimings`], each with 'change:ack'.
     #[default]
     Delivered,
     /// Recorded; the ack stays 0 (the send result is still `OK`).
     Stuck,
     /// Not recorded; the ack becomes -1 and the send result is `ERROR_UNKNOWN` (guessed).
     Error,
+}
+
+/// A recipient's phone, as far as acks go (see [`Imitation::set_recipient`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Recipient {
+    /// Not reachable: a message stays at ack 1 (one tick) until the phone comes online.
+    Offline,
+    /// Online: a message reaches ack 2 (two ticks) and stays there.
+    #[default]
+    Online,
+    /// Online, and the user reads: ack 2, then ack 3 (blue ticks).
+    Reads,
+}
+
+/// How long each ack takes once it may move.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AckTimings {
+    /// From the server's answer to the page to ack 1 (default 100 ms).
+    pub server: Duration,
+    /// From ack 1, or from the moment the phone came online, to ack 2 (default 200 ms).
+    pub device: Duration,
+    /// From ack 2, or from the moment the phone started reading, to ack 3 (default 500 ms).
+    pub read: Duration,
+}
+
+impl Default for AckTimings {
+    fn default() -> Self {
+        Self {
+            server: Duration::from_millis(100),
+            device: Duration::from_millis(200),
+            read: Duration::from_millis(500),
+        }
+    }
 }
 
 /// Which module function sent a message.
@@ -453,11 +489,41 @@ impl Imitation {
         self.state().holding = true;
     }
 
-    /// Answers every held send, and holds no more.
+    /// Answers every held send, and holds no more. The answer reaches the page that sent the
+    /// message at its next poll, and the message's acks start moving then; a page that is gone
+    /// (closed, crashed) never gets it, and its message stays pending.
     pub fn release_sends(&self) {
-        let mut state = self.state();
-        state.holding = false;
-        state.held.clear();
+        self.state().release_sends();
+    }
+
+    /// The phone of the number (digits; `+` and spaces ignored): offline (messages to it stay
+    /// at ack 1), online (ack 2 after the device delay) or reading them (ack 3 after the read
+    /// delay). A number nobody set is [`Recipient::Online`]. Applies to messages already sent:
+    /// a phone that comes online receives what waited for it.
+    pub fn set_recipient(&self, digits: &str, recipient: Recipient) {
+        let digits = state::digits(digits);
+        self.state()
+            .receipts
+            .set_phone(digits, recipient, Instant::now());
+    }
+
+    /// How long each ack takes (see [`AckTimings`]); applies to acks not yet due.
+    pub fn set_ack_timings(&self, timings: AckTimings) {
+        self.state().receipts.timings = timings;
+    }
+
+    /// WhatsApp gives up on a message it took (ack -1, `FAILED` in wa-js's `ACK` enum): pages
+    /// are told at their next poll. `false` when no message has the id (the key's
+    /// `toString()`). A test hook: when the real service does this is not public.
+    pub fn fail_message(&self, id: &str) -> bool {
+        self.state().receipts_fail(id, Instant::now())
+    }
+
+    /// The ack the server gives message `id` now (what pages are told): 0 pending, 1 server,
+    /// 2 device, 3 read, -1 failed; `None` for a message it never took (refused ones
+    /// included).
+    pub fn ack_of(&self, id: &str) -> Option<i8> {
+        self.state().ack_of(id, Instant::now())
     }
 
     /// The ids (the key's `toString()`) of the sends whose answer is held now.

@@ -71,7 +71,11 @@ impl Config {
     /// Checks the settings that the policy does not cover.
     pub fn check(&self) -> Result<(), ConfigError> {
         self.queue
-            .check(self.otp_sender, self.otp_secret.as_deref())?;
+            .check(&self.otp_sender, self.otp_secret.as_deref())?;
+        if self.otp_sender.contains(&super::SenderKind::Cloud) {
+            self.cloud
+                .settings(Duration::from_secs(self.otp_ttl_secs))?;
+        }
         let users = self.user_store()?;
         if self.import_users.is_some() && matches!(users, super::UserStoreKind::DataFile) {
             return Err(ConfigError {

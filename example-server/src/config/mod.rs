@@ -112,10 +112,18 @@ pub struct Config {
     pub otp_stand_in_capacity: usize,
 
     /// How codes reach the user: `console` prints them on this terminal (development),
-    /// `whatsapp` sends them over WhatsApp Web, `queue` hands them to the sender worker
-    /// through Redis (several instances, one WhatsApp session).
-    #[arg(long, env = "OTP_SENDER", value_enum, default_value_t = SenderKind::Console)]
-    pub otp_sender: SenderKind,
+    /// `whatsapp` sends them over WhatsApp Web, `cloud` over WhatsApp's official Cloud API
+    /// (CLOUD_API_*), `queue` hands them to the sender worker through Redis (several
+    /// instances, one WhatsApp session). Several, comma-separated (`whatsapp,cloud`), are
+    /// tried in turn: the next when one cannot deliver.
+    #[arg(
+        long,
+        env = "OTP_SENDER",
+        value_enum,
+        value_delimiter = ',',
+        default_value = "console"
+    )]
+    pub otp_sender: Vec<SenderKind>,
 
     /// Where codes and the per-phone limits live: `data-file` with the users (kept across
     /// restarts), `memory` (no write per step, but a restart forgets the codes in flight and
@@ -294,6 +302,10 @@ pub struct Config {
     /// The sender queue (OTP_SENDER=queue) and the sender worker (--sender-worker).
     #[command(flatten)]
     pub queue: QueueSettings,
+
+    /// The WhatsApp Cloud API sender (OTP_SENDER=cloud) and its status webhook.
+    #[command(flatten)]
+    pub cloud: CloudApiSettings,
 }
 
 /// Where codes are sent.
@@ -303,6 +315,8 @@ pub enum SenderKind {
     Console,
     /// Over WhatsApp Web, from the site's own account (linked once by QR code).
     Whatsapp,
+    /// Over WhatsApp's official Cloud API, as an authentication template (CLOUD_API_*).
+    Cloud,
     /// Put on a Redis Stream (SENDER_QUEUE_URL) for the one sender worker (--sender-worker).
     Queue,
 }
@@ -408,9 +422,11 @@ fn parse_net(text: &str) -> Result<IpNet, String> {
 }
 
 mod check;
+mod cloud;
 mod queue;
 mod user_store;
 
 pub use check::ConfigError;
+pub use cloud::{CloudApiSettings, CloudWebhookSecrets};
 pub use queue::{QueueSettings, WorkerSenderKind};
 pub use user_store::{UserStoreKind, UserStoreSetting};

@@ -57,12 +57,19 @@ impl QueueSettings {
     /// worker); `otp_secret` is the shared secret, which these modes need set.
     pub(super) fn check(
         &self,
-        otp_sender: SenderKind,
+        otp_sender: &[SenderKind],
         otp_secret: Option<&str>,
     ) -> Result<(), ConfigError> {
+        if otp_sender.contains(&SenderKind::Queue) && otp_sender.len() > 1 {
+            // The worker sends; a chain on the instance would send beside it.
+            return Err(ConfigError {
+                setting: "OTP_SENDER",
+                problem: "queue cannot be combined with other senders: the worker sends".into(),
+            });
+        }
         let mode = if self.sender_worker {
             "--sender-worker"
-        } else if otp_sender == SenderKind::Queue {
+        } else if otp_sender.contains(&SenderKind::Queue) {
             "OTP_SENDER=queue"
         } else {
             return Ok(());

@@ -4,8 +4,10 @@
 //! - this file: the life cycle (launch, run, relaunch with backoff, give up, shut down);
 //! - `launch`: the browser's settings, its launch and its close;
 //! - `observe`: a probe of the page turned into a state;
-//! - `send`: one message, to WhatsApp's acknowledgement.
+//! - `send`: one message, to WhatsApp's acknowledgement;
+//! - `follow`: the acknowledgements after that, reported to the service.
 
+mod follow;
 mod launch;
 mod observe;
 mod send;
@@ -15,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chromiumoxide::{Browser, Page};
-use otp_reset::{Delivered, PhoneNumber, SendError, SenderState, SentLookup};
+use otp_reset::{Delivered, PhoneNumber, Presence, SendError, SenderState, SentLookup};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::config::WhatsAppConfig;
@@ -24,6 +26,7 @@ use crate::profile::Profile;
 use crate::qr::QrCode;
 use crate::status::Shared;
 
+pub(crate) use self::follow::Following;
 use self::observe::Seen;
 pub(crate) use self::send::is_message_id;
 
@@ -46,6 +49,11 @@ pub(crate) enum Command {
         to: PhoneNumber,
         key: String,
         reply: oneshot::Sender<Result<SentLookup, SendError>>,
+    },
+    /// Whether `to` has a WhatsApp account, sending nothing.
+    Lookup {
+        to: PhoneNumber,
+        reply: oneshot::Sender<Result<Presence, SendError>>,
     },
     Shutdown {
         done: oneshot::Sender<()>,
@@ -79,6 +87,8 @@ pub(crate) struct Actor {
     pub(crate) user_agent: Option<String>,
     /// Whether a relaunch was already tried against `DEPRECATED_VERSION` since the last READY.
     pub(crate) relaunched_for_version: bool,
+    /// The messages whose acknowledgements are followed (kept across relaunches).
+    pub(crate) following: Following,
 }
 
 impl Actor {
@@ -166,6 +176,7 @@ impl Actor {
             Command::Send { reply, .. } => drop(reply.send(Err(not_ready()))),
             Command::NewKey { reply } => drop(reply.send(Err(not_ready()))),
             Command::Find { reply, .. } => drop(reply.send(Err(not_ready()))),
+            Command::Lookup { reply, .. } => drop(reply.send(Err(not_ready()))),
             Command::Shutdown { .. } => {}
         }
     }
@@ -181,6 +192,8 @@ impl Actor {
         let mut seen = Seen::default();
         let mut ticks = tokio::time::interval(self.config.probe_interval);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut ack_ticks = tokio::time::interval(self.config.ack_poll_interval);
+        ack_ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 command = self.commands.recv() => match command {
@@ -222,7 +235,17 @@ impl Actor {
                         };
                         let _ = reply.send(result);
                     }
+                    Some(Command::Lookup { to, reply }) => {
+                        let result = match self.shared.state() {
+                            state if state.can_send() => self.lookup(&page, to).await,
+                            state => Err(SendError::NotReady(state)),
+                        };
+                        let _ = reply.send(result);
+                    }
                 },
+                _ = ack_ticks.tick(), if !self.following.is_empty() => {
+                    self.poll_acks(&page).await;
+                }
                 _ = ticks.tick() => {
                     let probe = self.config.adapter.probe(&page, self.config.evaluate_timeout).await;
                     if let Some(end) = self.observe(probe, &page, &mut seen, started).await {

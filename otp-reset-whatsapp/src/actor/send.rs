@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use chromiumoxide::Page;
-use otp_reset::{Delivered, PhoneNumber, SendError, SentLookup};
+use otp_reset::{Delivered, PhoneNumber, Presence, SendError, SentLookup};
 
 use super::Actor;
 use crate::adapter::{Ack, Created, Found, ScriptError};
@@ -52,6 +52,7 @@ impl Actor {
                 .await;
             match checked {
                 Ok(Ack { ack: Some(ack), .. }) if ack >= 1 => {
+                    self.follow(&id, ack);
                     return Ok(Delivered {
                         message_id: Some(id),
                     });
@@ -93,7 +94,7 @@ impl Actor {
 
     /// Whether WhatsApp Web holds a message to `to` created under `key`.
     pub(super) async fn find(
-        &self,
+        &mut self,
         page: &Page,
         to: PhoneNumber,
         key: &str,
@@ -108,10 +109,33 @@ impl Actor {
             Ok(Found::Message { ack: Some(ack), .. }) if ack < 0 => Err(SendError::Failed(
                 "WhatsApp Web holds the message under this key as refused (ack -1)".into(),
             )),
-            Ok(Found::Message { id, .. }) => Ok(SentLookup::Found(Delivered {
-                message_id: Some(id),
-            })),
+            Ok(Found::Message { id, ack }) => {
+                // Reported from here on, as for a message sent now.
+                if let Some(ack) = ack.filter(|ack| *ack >= 1) {
+                    self.follow(&id, ack);
+                }
+                Ok(SentLookup::Found(Delivered {
+                    message_id: Some(id),
+                }))
+            }
             Ok(Found::Nothing | Found::NotRegistered) => Ok(SentLookup::NotFound),
+            Err(error) => Err(script_failure(error)),
+        }
+    }
+}
+
+impl Actor {
+    /// Whether `to` has a WhatsApp account, asked as a send asks it, sending nothing.
+    pub(super) async fn lookup(&self, page: &Page, to: PhoneNumber) -> Result<Presence, SendError> {
+        let timeout = self.config.send_timeout;
+        match self
+            .config
+            .adapter
+            .lookup(page, &to.digits(), timeout)
+            .await
+        {
+            Ok(true) => Ok(Presence::Registered),
+            Ok(false) => Ok(Presence::NotRegistered),
             Err(error) => Err(script_failure(error)),
         }
     }

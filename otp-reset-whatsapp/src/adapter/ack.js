@@ -1,4 +1,4 @@
-// otp-reset WhatsApp Web adapter 3: a sent message's acknowledgement.
+// otp-reset WhatsApp Web adapter 4: a sent message's acknowledgement.
 //
 // Resolves to { ack, result }: `ack` is -1 (error), 0 (pending), 1 (server), 2 (device), 3 (read)
 // as in whatsapp-web.js src/util/Constants.js MessageAck, or null when WhatsApp Web does not know

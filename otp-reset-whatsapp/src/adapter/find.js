@@ -1,4 +1,4 @@
-// otp-reset WhatsApp Web adapter 3: whether WhatsApp Web holds a message sent under an id.
+// otp-reset WhatsApp Web adapter 4: whether WhatsApp Web holds a message sent under an id.
 //
 // Resolves to { found: true, id, ack } (the serialized key and the message's acknowledgement)
 // when WhatsApp Web holds a message to the number created under `messageId` (by send.js), to

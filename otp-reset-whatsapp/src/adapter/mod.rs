@@ -1,7 +1,7 @@
 //! Everything this crate knows about WhatsApp Web's internals, in one place.
 //!
 //! The sender never reads the page's DOM. It reads WhatsApp Web's own modules through
-//! `window.require(...)`, as whatsapp-web.js does, with six small scripts beside this file:
+//! `window.require(...)`, as whatsapp-web.js does, with eight small scripts beside this file:
 //!
 //! | script | what it does |
 //! | --- | --- |
@@ -10,6 +10,8 @@
 //! | `new-key.js` | a fresh message id from WhatsApp Web's own `MsgKey.newId()` |
 //! | `find.js` | whether WhatsApp Web holds a message to a number under an id (`Msg.get`, then `Msg.getMessagesById`) |
 //! | `ack.js` | a sent message's acknowledgement, woken by `change:ack` |
+//! | `acks.js` | the current acknowledgements of messages sent earlier (in memory, else from the local database) |
+//! | `lookup.js` | whether a number has a WhatsApp account, sending nothing (`queryWidExists`) |
 //! | `refresh-qr.js` | fresh QR codes after WhatsApp Web went idle |
 //!
 //! Each call into WhatsApp Web names, in a comment, the public source it follows
@@ -28,16 +30,18 @@ use serde::Deserialize;
 use serde_json::Value;
 
 /// The version of the scripts compiled into this crate: bump it with any change to them.
-pub const ADAPTER_VERSION: &str = "3";
+pub const ADAPTER_VERSION: &str = "4";
 
 /// The scripts, by the file names a folder may replace them with.
-const SCRIPTS: [(&str, &str); 6] = [
+const SCRIPTS: [(&str, &str); 8] = [
     ("probe.js", include_str!("probe.js")),
     ("send.js", include_str!("send.js")),
     ("new-key.js", include_str!("new-key.js")),
     ("find.js", include_str!("find.js")),
     ("ack.js", include_str!("ack.js")),
     ("refresh-qr.js", include_str!("refresh-qr.js")),
+    ("acks.js", include_str!("acks.js")),
+    ("lookup.js", include_str!("lookup.js")),
 ];
 
 /// The file in an adapter folder that names its version.
@@ -62,6 +66,8 @@ struct Scripts {
     find: String,
     ack: String,
     refresh_qr: String,
+    acks: String,
+    lookup: String,
 }
 
 /// Why an adapter folder could not be used.
@@ -78,7 +84,7 @@ pub enum AdapterError {
     },
     /// The folder holds none of the adapter's scripts.
     #[error(
-        "the WhatsApp adapter folder {0} holds none of probe.js, send.js, new-key.js, find.js, ack.js, refresh-qr.js"
+        "the WhatsApp adapter folder {0} holds none of probe.js, send.js, new-key.js, find.js, ack.js, refresh-qr.js, acks.js, lookup.js"
     )]
     Empty(PathBuf),
     /// A script or the version file is empty, or the version is not one short line.
@@ -93,7 +99,7 @@ impl Adapter {
     }
 
     /// The scripts in `dir` (`probe.js`, `send.js`, `new-key.js`, `find.js`, `ack.js`,
-    /// `refresh-qr.js`), each falling
+    /// `refresh-qr.js`, `acks.js`, `lookup.js`), each falling
     /// back to the compiled-in one when the folder lacks it, so a fix to one script ships as one
     /// file. The version is the folder's `VERSION` file (one short line), or the compiled-in
     /// version with `+custom`.
@@ -159,6 +165,8 @@ impl Adapter {
             find: script("find.js"),
             ack: script("ack.js"),
             refresh_qr: script("refresh-qr.js"),
+            acks: script("acks.js"),
+            lookup: script("lookup.js"),
             version,
         }))
     }
@@ -348,6 +356,54 @@ impl Adapter {
     ) -> Result<Ack, ScriptError> {
         let wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
         parse(call(page, &self.0.ack, (id, wait_ms), timeout).await?)
+    }
+
+    /// Whether `digits` (E.164 digits without `+`) has a WhatsApp account, sending nothing.
+    pub(crate) async fn lookup(
+        &self,
+        page: &Page,
+        digits: &str,
+        timeout: Duration,
+    ) -> Result<bool, ScriptError> {
+        #[derive(Deserialize)]
+        struct LookupAnswer {
+            registered: Option<bool>,
+            error: Option<String>,
+            #[serde(default)]
+            missing: Vec<String>,
+        }
+        let answer: LookupAnswer = parse(call(page, &self.0.lookup, (digits,), timeout).await?)?;
+        match answer.registered {
+            Some(registered) => Ok(registered),
+            None => Err(answer_error(answer.error.as_deref(), &answer.missing)),
+        }
+    }
+
+    /// The current acknowledgement of each message in `ids` (serialized keys), in order:
+    /// `None` for one WhatsApp Web does not hold.
+    pub(crate) async fn acks(
+        &self,
+        page: &Page,
+        ids: &[&str],
+        timeout: Duration,
+    ) -> Result<Vec<Option<i64>>, ScriptError> {
+        #[derive(Deserialize)]
+        struct AcksAnswer {
+            acks: Option<Vec<Option<i64>>>,
+            error: Option<String>,
+            #[serde(default)]
+            missing: Vec<String>,
+        }
+        let answer: AcksAnswer = parse(call(page, &self.0.acks, (ids,), timeout).await?)?;
+        match answer.acks {
+            Some(acks) if acks.len() == ids.len() => Ok(acks),
+            Some(acks) => Err(ScriptError::Unexpected(format!(
+                "{} acknowledgements for {} messages",
+                acks.len(),
+                ids.len()
+            ))),
+            None => Err(answer_error(answer.error.as_deref(), &answer.missing)),
+        }
     }
 
     /// Asks WhatsApp Web for fresh QR codes.

@@ -1,4 +1,4 @@
-// otp-reset WhatsApp Web adapter 3: a fresh message id, for send.js to create a message under.
+// otp-reset WhatsApp Web adapter 4: a fresh message id, for send.js to create a message under.
 //
 // Resolves to { id }: the id WhatsApp Web itself would give the next message (such as
 // `3EB0C5F2A1D4E6B7C8D9E0`), which a queue records before the message is sent.

@@ -1,4 +1,4 @@
-// otp-reset WhatsApp Web adapter 3: the probe.
+// otp-reset WhatsApp Web adapter 4: the probe.
 //
 // Installed on every new document (main frame only), and again by the sender when a navigation
 // lost it. It reads WhatsApp Web's own modules through `window.require`, as whatsapp-web.js and

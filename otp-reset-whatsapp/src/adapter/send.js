@@ -1,4 +1,4 @@
-// otp-reset WhatsApp Web adapter 3: one text message.
+// otp-reset WhatsApp Web adapter 4: one text message.
 //
 // Resolves to { id } (the message key, serialized) once WhatsApp Web created the message, or to
 // { error: 'not_registered' } before anything was created. Never retried by the sender: once

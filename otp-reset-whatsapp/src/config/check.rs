@@ -42,6 +42,9 @@ const MAX_SESSION_ID_CHARS: usize = 64;
 /// The most messages that may wait for the page: each waiting request holds a place.
 const MAX_QUEUE_CAPACITY: usize = 10_000;
 
+/// The most messages whose acknowledgements are followed at once.
+const MAX_FOLLOWED: usize = 10_000;
+
 /// The shortest planned relaunch: a shorter one would relaunch while WhatsApp Web still loads.
 const MIN_PLANNED_RELAUNCH: Duration = Duration::from_secs(10 * 60);
 
@@ -98,6 +101,13 @@ impl WhatsAppConfig {
             "probe_interval",
             positive(self.probe_interval),
             "above zero",
+        )?;
+        check(
+            "delivery_reports",
+            positive(self.ack_poll_interval)
+                && self.ack_poll_interval <= self.ack_follow_for
+                && (1..=MAX_FOLLOWED).contains(&self.ack_follow_max),
+            "a poll interval above zero, followed for at least that long, 1 to 10000 messages",
         )?;
         check(
             "queue_capacity",
@@ -178,6 +188,18 @@ mod tests {
                 "step_timeouts",
             ),
             (new().with_probe_interval(zero), "probe_interval"),
+            (
+                new().with_delivery_reports(zero, second, 1),
+                "delivery_reports",
+            ),
+            (
+                new().with_delivery_reports(second * 2, second, 1),
+                "delivery_reports",
+            ),
+            (
+                new().with_delivery_reports(second, second, 0),
+                "delivery_reports",
+            ),
             (new().with_queue_capacity(0), "queue_capacity"),
             (new().with_queue_capacity(10_001), "queue_capacity"),
             (new().with_backoff(zero, second), "backoff"),

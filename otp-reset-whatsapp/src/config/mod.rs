@@ -50,6 +50,9 @@ pub struct WhatsAppConfig {
     pub(crate) user_agent: Option<String>,
     pub(crate) module_wait: Duration,
     pub(crate) adapter: Adapter,
+    pub(crate) ack_poll_interval: Duration,
+    pub(crate) ack_follow_for: Duration,
+    pub(crate) ack_follow_max: usize,
 }
 
 impl Default for WhatsAppConfig {
@@ -87,6 +90,9 @@ impl WhatsAppConfig {
             user_agent: None,
             module_wait: Duration::from_secs(60),
             adapter: Adapter::builtin(),
+            ack_poll_interval: Duration::from_secs(1),
+            ack_follow_for: Duration::from_secs(10 * 60),
+            ack_follow_max: 1_000,
         }
     }
 
@@ -232,6 +238,23 @@ impl WhatsAppConfig {
     /// incompatible (default 60 s): WhatsApp Web loads some of its bundles lazily.
     pub fn with_module_wait(mut self, wait: Duration) -> Self {
         self.module_wait = wait;
+        self
+    }
+
+    /// How the sender follows its messages' acknowledgements once the service gave it where to
+    /// report them ([`otp_reset::Sender::report_deliveries_to`]): it asks WhatsApp Web for their
+    /// acks every `poll` while any is followed, follows each for at most `follow_for` after its
+    /// send and at most `max` at once, the oldest dropped first (defaults 1 s, 10 minutes,
+    /// 1000; `follow_for` at least `poll`, `max` from 1 to 10000).
+    pub fn with_delivery_reports(
+        mut self,
+        poll: Duration,
+        follow_for: Duration,
+        max: usize,
+    ) -> Self {
+        self.ack_poll_interval = poll;
+        self.ack_follow_for = follow_for;
+        self.ack_follow_max = max;
         self
     }
 

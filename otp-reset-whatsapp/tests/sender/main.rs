@@ -6,6 +6,7 @@
 
 mod browser;
 mod common;
+mod deliveries;
 mod failures;
 mod keyed;
 mod linking;

@@ -56,7 +56,7 @@ pub const TAG: &str = "forgot-password";
 pub const ERROR_ANSWER: &str = "ErrorAnswer";
 
 impl<U: UserStore, O: OtpStore> ForgotPassword<U, O> {
-    /// The service's four routes, mounted at `prefix` (such as `/api/forgot-password`), as an
+    /// The service's five routes, mounted at `prefix` (such as `/api/forgot-password`), as an
     /// OpenAPI 3.1 document: the policy's code length and lifetime, attempts, limits and
     /// password rules, the body limit, every error code each route can answer with its status,
     /// the sender states, and the messages (see the [module docs](crate::openapi)).

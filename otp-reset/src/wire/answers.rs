@@ -1,4 +1,4 @@
-//! The success answers of the four routes, field for field as the service sends them.
+//! The success answers of the five routes, field for field as the service sends them.
 
 use serde::{Deserialize, Serialize};
 

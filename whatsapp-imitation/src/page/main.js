@@ -140,6 +140,7 @@
     if (data.token) writeToken(data.token);
     if (data.me && !me) me = { pn: new Wid(data.me.pn), lid: new Wid(data.me.lid) };
     modules.syncChats(data.chats);
+    modules.applyAcks(data.acks);
     // The send modules arrive before hasSynced turns true (or later, on a cold load).
     if (data.sendModules && !lazyRegistered) {
       lazyRegistered = true;

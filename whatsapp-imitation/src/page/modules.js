@@ -91,10 +91,16 @@
       });
     }
 
+    // The acks receipts brought, by message id: a message loaded from the database later
+    // starts from the latest one (a receipt may land while the record is being read).
+    const receivedAcks = new Map();
+
     // A stored message as a model of Msg (and of its chat, when the chat is loaded).
     function fromRecord(record) {
+      const received = receivedAcks.get(record.id);
       const msg = new MsgModel({
         ...record,
+        ack: received !== undefined && (received < 0 || received > record.ack) ? received : record.ack,
         id: MsgKey.fromString(record.id),
         from: new Wid(record.from),
         to: new Wid(record.to),
@@ -119,6 +125,41 @@
       }
       return { messages };
     };
+
+    // Every ack change is kept in the database, for the next start (loaded ones included).
+    Msg.on('change:ack', (msg) => { storeMessage(msg).catch(() => {}); });
+
+    async function updateStored(id, ack) {
+      const record = await readMessage(id);
+      if (!record || (ack >= 0 && record.ack >= ack) || record.ack < 0) return;
+      const db = await database();
+      await new Promise((resolve, reject) => {
+        const transaction = db.transaction(MESSAGES, 'readwrite');
+        transaction.objectStore(MESSAGES).put({ ...record, ack });
+        transaction.oncomplete = () => resolve();
+        transaction.onerror = () => reject(transaction.error);
+        transaction.onabort = () => reject(transaction.error);
+      });
+    }
+
+    // Receipts from the server (wa-js src/chat/events/registerAckMessageEvent.ts: WhatsApp Web
+    // handles them in `handleChatSimpleReceipt`, and `MsgStore` emits 'change:ack'): the
+    // message in memory takes the new ack, firing 'change:ack' on the model and on `Msg`
+    // (whatsapp-web.js src/Client.js `Msg.on('change:ack', (msg, ack))`); one not in memory is
+    // updated in the database (guessed), so that `getMessagesById` gives the current ack.
+    function applyAcks(acks) {
+      for (const [id, ack] of acks || []) {
+        const previous = receivedAcks.get(id);
+        if (previous !== undefined && previous < 0) continue;
+        receivedAcks.set(id, ack);
+        const msg = Msg.get(id);
+        if (msg) {
+          if (msg.ack >= 0 && (ack < 0 || msg.ack < ack)) msg.set('ack', ack);
+        } else {
+          updateStored(id, ack).catch(() => {});
+        }
+      }
+    }
 
     function chatFor(id) {
       const wid = id instanceof Wid ? id : new Wid(id);
@@ -237,12 +278,6 @@
       return null;
     }
 
-    function scheduleAck(msg, ack, ms) {
-      setTimeout(() => {
-        if (msg.ack >= 0 && msg.ack < ack) msg.set('ack', ack);
-      }, ms);
-    }
-
     // Adds the message to Msg and the chat, asks the server to send it, and moves its ack.
     // The message is stored before it goes out, and its ack kept up to date: a page relaunched
     // on the same profile finds it, pending or acknowledged (devlikeapro/waha#559: a message
@@ -253,7 +288,6 @@
       Msg.add(msg);
       chat.msgs.add(msg);
       chat.set('t', msg.t);
-      msg.on('change:ack', () => { storeMessage(msg).catch(() => {}); });
       const body = { page: ctx.page(), id: msg.id.toString(), to: chat.id.toString(), text: msg.body, via };
       const result = storeMessage(msg).then(() => api('POST', '/api/send', body)).then(
         (data) => {
@@ -261,12 +295,7 @@
             msg.set('ack', -1);
             return { messageSendResult: 'ERROR_UNKNOWN', t: data.t, count: null };
           }
-          if (data.outcome === 'delivered') {
-            scheduleAck(msg, 1, 100);
-            scheduleAck(msg, 2, 300);
-          } else if (data.outcome === 'unreachable') {
-            scheduleAck(msg, 1, 100);
-          }
+          // The acks follow as receipts, at the page's polls (applyAcks).
           return { messageSendResult: 'OK', t: data.t, count: null };
         },
         () => ({ messageSendResult: 'ERROR_NETWORK', t: unixTime(), count: null }),
@@ -348,6 +377,7 @@
           getIsGroup: (chat) => Boolean(chat && chat.id && chat.id.isGroup()),
         },
       },
+      applyAcks,
       // The chats the account has, as the server lists them once connected.
       syncChats(ids) {
         for (const id of ids || []) chatFor(id);

@@ -89,6 +89,19 @@ impl State {
         }
     }
 
+    /// The digits of the registered number a chat id (`…@c.us` or `…@lid`) belongs to.
+    pub(super) fn digits_of(&self, wid: &str) -> Option<String> {
+        match split_wid(wid) {
+            Some((user, "c.us")) => self.numbers.contains_key(user).then(|| user.to_owned()),
+            Some((user, "lid")) => self
+                .numbers
+                .iter()
+                .find(|(_, n)| n.lid.as_deref() == Some(user))
+                .map(|(digits, _)| digits.clone()),
+            _ => None,
+        }
+    }
+
     /// `queryWidExists`: the wid when it has WhatsApp.
     pub(crate) fn exists(
         &mut self,

@@ -8,6 +8,7 @@
 mod chats;
 mod linking;
 mod page;
+mod receipts;
 mod sending;
 #[cfg(test)]
 mod tests;
@@ -22,7 +23,9 @@ use crate::{AckBehaviour, BlockState, BrowserSeen, Build, SentMessage};
 
 use chats::Number;
 use page::PageSession;
+use receipts::Receipts;
 
+pub(crate) use chats::digits;
 pub(crate) use page::{Hello, Refusal};
 
 /// How long a freshly loaded page stays `OPENING`.
@@ -66,6 +69,8 @@ pub(crate) struct State {
     pub(crate) holding: bool,
     /// The ids of the sends whose answer is held.
     pub(crate) held: Vec<String>,
+    /// How each message's ack moves, and the recipients' phones.
+    pub(crate) receipts: Receipts,
     /// Digits → the number's addressing.
     numbers: BTreeMap<String, Number>,
     /// Chat ids, e.g. `"6281234567890@c.us"` or `"123…@lid"`.
@@ -93,6 +98,7 @@ impl State {
             browsers: Vec::new(),
             holding: false,
             held: Vec::new(),
+            receipts: Receipts::default(),
             numbers: BTreeMap::new(),
             chats: BTreeSet::new(),
             tokens: HashSet::new(),

@@ -1,5 +1,6 @@
 //! Pages and their socket life cycle: the hello, each poll's reply, and how a session moves along.
 
+use std::collections::HashMap;
 use std::time::Instant;
 
 use serde::Serialize;
@@ -70,6 +71,8 @@ pub(super) struct PageSession {
     pub(super) synced: bool,
     /// The send modules were handed over (they stay registered).
     pub(super) send_modules: bool,
+    /// The acks this page was told, by message id.
+    pub(super) told: HashMap<String, i8>,
 }
 
 /// The linked account's wids, as `WAWebUserPrefsMeUser` returns them.
@@ -108,6 +111,8 @@ pub(crate) struct PageReply {
     pub(super) chats: Vec<String>,
     /// The linked account, once connected.
     pub(super) me: Option<Me>,
+    /// Receipts not told yet: `[message id, ack]`, for a page linked to the account.
+    pub(super) acks: Vec<(String, i8)>,
 }
 
 /// What a page is told when it says hello.
@@ -194,6 +199,7 @@ impl State {
             scanned: false,
             synced: false,
             send_modules: false,
+            told: HashMap::new(),
         };
         self.pages.push(session);
         if self.pages.len() > MAX_PAGES {
@@ -216,6 +222,8 @@ impl State {
     pub(crate) fn poll(&mut self, page: &str, now: Instant) -> Result<PageReply, Refusal> {
         let index = self.index(page)?;
         self.advance(index, now);
+        self.receipts.reached(page, now);
+        self.receipts.advance(now);
         Ok(self.reply(index, now))
     }
 
@@ -237,6 +245,11 @@ impl State {
             session.send_modules |= connected_for >= SYNCING + delay;
         }
         let paired = matches!(session.phase, Phase::Connected | Phase::Conflict);
+        let acks = if paired && blocked.is_none() {
+            self.receipts.untold(&mut session.told)
+        } else {
+            Vec::new()
+        };
         let reload = match session.phase {
             Phase::Reloading => Some("/"),
             Phase::LoggedOut => Some("/?post_logout=1"),
@@ -259,6 +272,7 @@ impl State {
             reload,
             chats: if paired { chats } else { Vec::new() },
             me: paired.then(account),
+            acks,
         }
     }
 

@@ -12,7 +12,7 @@ use crate::{AckBehaviour, SendPath, SentMessage};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) enum Outcome {
-    /// Ack 1, then 2.
+    /// Acks move as the recipient's phone allows (see `receipts`).
     Delivered,
     /// Ack stays 0.
     Stuck,
@@ -57,6 +57,17 @@ impl State {
         let held = self.holding;
         if held {
             self.held.push(message.id.clone());
+        }
+        if outcome != Outcome::Error {
+            let recipient = self.digits_of(&message.to);
+            self.receipts.took(
+                message.id.clone(),
+                page,
+                recipient,
+                outcome != Outcome::Stuck,
+                held,
+                now,
+            );
         }
         if matches!(outcome, Outcome::Delivered | Outcome::Stuck) {
             self.chats.insert(message.to.clone());

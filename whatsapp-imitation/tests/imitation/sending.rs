@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use chromiumoxide::Page;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use whatsapp_imitation::{AckBehaviour, Build, Imitation, SendPath};
+use whatsapp_imitation::{AckBehaviour, AckTimings, Build, Imitation, Recipient, SendPath};
 
 use crate::common::{
     DESKTOP_UA, INJECT, Injected, ONE_BROWSER, attempt, call, close, eval, fresh_profile, launch,
@@ -186,6 +186,63 @@ async fn chats_are_found_or_created_and_text_is_sent_both_ways() {
         3,
         "the stuck one is recorded, not the failed one"
     );
+    close(browser).await;
+}
+
+/// Waits until the acks seen on `Msg` and on the model are `expected`.
+async fn acks_become(page: &Page, key: &str, expected: &[i64]) {
+    let expected = Acks {
+        collection: expected.to_vec(),
+        model: expected.to_vec(),
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while acks(page, key).await != expected {
+        assert!(
+            Instant::now() < deadline,
+            "{:?}, expected {expected:?}",
+            acks(page, key).await
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn acks_move_as_the_recipients_phone_allows() {
+    let _one = ONE_BROWSER.lock().await;
+    let imitation = Imitation::start().await;
+    imitation.register_with_chat("6286666666666");
+    imitation.register_with_chat("6287777777777");
+    imitation.set_ack_timings(AckTimings {
+        server: Duration::from_millis(50),
+        device: Duration::from_millis(100),
+        read: Duration::from_millis(100),
+    });
+    imitation.set_recipient("6286666666666", Recipient::Reads);
+    imitation.set_recipient("6287777777777", Recipient::Offline);
+    let browser = launch(&fresh_profile("acks"), Some(DESKTOP_UA)).await;
+    let page = open_and_link(&imitation, &browser).await;
+
+    // Server, device, read: each a 'change:ack' (msg, ack) on Msg and on the model.
+    let read = send_message(&page, "6286666666666@c.us", "read").await;
+    acks_become(&page, &read.key, &[1, 2, 3]).await;
+    assert_eq!(imitation.ack_of(&read.key), Some(3));
+
+    // An offline phone: one tick, until it comes online.
+    let waiting = send_message(&page, "6287777777777@c.us", "waiting").await;
+    acks_become(&page, &waiting.key, &[1]).await;
+    assert!(
+        !imitation
+            .wait_until(Duration::from_millis(500), |i| i.ack_of(&waiting.key)
+                != Some(1))
+            .await
+    );
+    imitation.set_recipient("6287777777777", Recipient::Online);
+    acks_become(&page, &waiting.key, &[1, 2]).await;
+
+    // WhatsApp gives up on a message it took: ack -1.
+    assert!(imitation.fail_message(&waiting.key));
+    acks_become(&page, &waiting.key, &[1, 2, -1]).await;
+    assert!(!imitation.fail_message("true_nobody@c.us_3EB0000000000000000000"));
     close(browser).await;
 }
 
