@@ -4,87 +4,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+#[path = "common/browser.rs"]
+mod page;
 
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
-
-use chromiumoxide::page::ScreenshotParams;
-use chromiumoxide::{Browser, BrowserConfig, Page};
+use chromiumoxide::Page;
 use common::{Server, demo_data, fresh_dir};
-use futures_util::StreamExt;
-
-const CHROMIUM: &str = "/usr/bin/chromium";
-
-fn chromium() -> PathBuf {
-    let path = std::env::var_os("CHROMIUM").map_or_else(|| PathBuf::from(CHROMIUM), PathBuf::from);
-    assert!(
-        path.exists(),
-        "{} is missing: install Debian's Chromium (`apt-get install chromium`; `bash scripts/test-all.sh` does it)",
-        path.display()
-    );
-    path
-}
-
-async fn launch(profile: &Path) -> Browser {
-    let config = BrowserConfig::builder()
-        .chrome_executable(chromium())
-        .no_sandbox()
-        .new_headless_mode()
-        .user_data_dir(profile)
-        .window_size(412, 915)
-        .args([
-            "--disable-gpu",
-            "--disable-quic",
-            "--disable-component-update",
-            "--disable-extensions",
-        ])
-        .build()
-        .unwrap();
-    let (browser, mut handler) = Browser::launch(config).await.unwrap();
-    tokio::spawn(async move { while handler.next().await.is_some() {} });
-    browser
-}
-
-/// Waits until `script` (a JavaScript expression) is true on the page.
-async fn until(page: &Page, what: &str, script: &str) -> Result<(), String> {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let value = page
-            .evaluate(script)
-            .await
-            .ok()
-            .and_then(|r| r.into_value::<bool>().ok());
-        if value == Some(true) {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            return Err(format!("timed out waiting for {what} ({script})"));
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// Clicks the element at `selector`, as a person does before typing or to press it.
-async fn click(page: &Page, selector: &str) -> Result<chromiumoxide::Element, String> {
-    let element = page
-        .find_element(selector)
-        .await
-        .map_err(|e| format!("{selector}: {e}"))?;
-    element
-        .click()
-        .await
-        .map_err(|e| format!("click {selector}: {e}"))?;
-    Ok(element)
-}
-
-async fn type_into(page: &Page, selector: &str, text: &str) -> Result<(), String> {
-    let element = click(page, selector).await?;
-    element
-        .type_str(text)
-        .await
-        .map_err(|e| format!("type into {selector}: {e}"))?;
-    Ok(())
-}
+use page::{click, launch, screenshot, type_into, until};
 
 async fn forgot_then_login(server: &Server, page: &Page) -> Result<(), String> {
     page.goto(server.url("/forgot-password.html"))
@@ -172,14 +97,10 @@ async fn a_person_resets_the_password_through_the_pages_and_logs_in() {
 
     let outcome = forgot_then_login(&server, &page).await;
     if let Err(problem) = outcome {
-        let shot = profile.with_file_name("failure.png");
-        let saved = page
-            .save_screenshot(ScreenshotParams::builder().full_page(true).build(), &shot)
-            .await;
+        let shot = screenshot(&page, &profile, "failure.png").await;
         let _ = browser.close().await;
         panic!(
-            "{problem}\nscreenshot: {} ({saved:?})\nserver output:\n{}",
-            shot.display(),
+            "{problem}\nscreenshot: {shot}\nserver output:\n{}",
             server.output()
         );
     }

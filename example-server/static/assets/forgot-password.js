@@ -1,8 +1,8 @@
 'use strict';
 
 // Lupa sandi: three steps on one page (data akun → kode OTP → sandi baru).
-// The step, name, phone, timers and resetToken survive a reload in sessionStorage;
-// the OTP and the passwords never leave memory.
+// The step, name, phone, timers, the request id and resetToken survive a reload in
+// sessionStorage; the OTP and the passwords never leave memory.
 
 const STORAGE_KEY = 'otp-reset-state';
 const API = '/api/forgot-password';
@@ -10,6 +10,10 @@ const OTP_TTL_MS = 15 * 60 * 1000;
 const DEFAULT_COOLDOWN_S = 60;
 const REDIRECT_DELAY_MS = 2000;
 const REQUEST_TIMEOUT_MS = 30000;
+// Polling /delivery-status: the first look after 1 s, then each wait 1.5× the last, up to 5 s.
+const POLL_FIRST_MS = 1000;
+const POLL_MAX_MS = 5000;
+const POLL_GROWTH = 1.5;
 const NEEDS_NEW_CODE = ['otp_attempts_exhausted', 'otp_expired', 'otp_not_found'];
 const FIELD_FOR_ERROR = {
   name_required: 'nama', phone_required: 'noHp', invalid_phone: 'noHp', phone_not_mobile: 'noHp',
@@ -22,7 +26,17 @@ const MSG = {
   server: 'Terjadi gangguan pada server. Silakan coba lagi nanti.',
   expired: 'Kode OTP sudah kedaluwarsa. Silakan minta kode baru.',
   redirect: 'Mengalihkan ke halaman masuk…',
-  resent: 'Kode OTP baru telah dikirim ke WhatsApp Anda.',
+  resent: 'Kode baru diminta. Kode sebelumnya tidak berlaku lagi.',
+};
+// What became of the message with the code, as the line under the code field says it.
+const DELIVERY = {
+  pending: 'Mengirim kode ke WhatsApp…',
+  sent: 'Kode terkirim, menunggu sampai di ponsel Anda…',
+  delivered: 'Kode sudah sampai di WhatsApp Anda.',
+  not_on_whatsapp: (last4) => `Nomor berakhiran ${last4} tidak memiliki akun WhatsApp, jadi kode tidak dapat dikirim. `
+    + 'Periksa kembali nomor Anda. Jika nomor sudah benar, hubungi layanan pelanggan Tiket Kita.',
+  failed: 'Kode gagal dikirim. Silakan coba kirim ulang sebentar lagi.',
+  unknown: 'Status pengiriman tidak tersedia. Jika kode belum masuk, kirim ulang kode.',
 };
 
 const $ = (id) => document.getElementById(id);
@@ -35,6 +49,8 @@ const el = {
   resetBtn: $('reset-password'), changeNumber: $('change-number'), step2Actions: $('step-2-actions'),
   maskedPhone: $('masked-phone'), countdown: $('countdown'), devNote: $('dev-note'),
   error: $('error'), info: $('info'),
+  delivery: $('delivery'), deliveryText: $('delivery-text'), deliveryActions: $('delivery-actions'),
+  deliveryEdit: $('delivery-edit'), deliveryResend: $('delivery-resend'),
 };
 
 const state = loadState();
@@ -42,11 +58,17 @@ let verifiedOtp = ''; // used only if the server issues no resetToken; never sto
 let inFlight = false;
 let expiredShown = false;
 let redirecting = false;
+let pollTimer = 0;
+let pollWait = POLL_FIRST_MS;
+let polling = false; // a /delivery-status request is under way
 
 // ---- Stored state ----
 
 function loadState() {
-  const fresh = { step: 1, nama: '', noHp: '', phoneNumber: '', expiresAt: 0, cooldownUntil: 0, resetToken: '' };
+  const fresh = {
+    step: 1, nama: '', noHp: '', phoneNumber: '', expiresAt: 0, cooldownUntil: 0, resetToken: '',
+    requestId: '', delivery: '',
+  };
   let saved = {};
   try {
     saved = JSON.parse(sessionStorage.getItem(STORAGE_KEY) || '{}') || {};
@@ -85,9 +107,9 @@ async function postJson(url, body) {
     });
     const data = await response.json().catch(() => null);
     if (!data || typeof data !== 'object' || typeof data.message !== 'string') {
-      return { success: false, error: 'bad_response', message: MSG.server };
+      return { success: false, error: 'bad_response', message: MSG.server, httpStatus: response.status };
     }
-    return { ...data, success: data.success === true && response.ok };
+    return { ...data, success: data.success === true && response.ok, httpStatus: response.status };
   } catch {
     return { success: false, error: 'network', message: MSG.network };
   } finally {
@@ -157,7 +179,10 @@ function showStep(step, moveFocus = true) {
   });
   clearMessages();
   el.maskedPhone.textContent = maskPhone(state.phoneNumber || state.noHp);
+  showDelivery(state.delivery);
   tick();
+  if (step === 2) startPolling();
+  else stopPolling();
   if (moveFocus) el.steps[step - 1].querySelector('input').focus();
 }
 
@@ -179,10 +204,13 @@ function updateButtons() {
   const waiting = secondsLeft(state.cooldownUntil);
   el.requestBtn.disabled = inFlight;
   el.verifyBtn.disabled = inFlight || secondsLeft(state.expiresAt) === 0;
-  el.resendBtn.disabled = inFlight || waiting > 0;
-  el.resendBtn.textContent = waiting > 0
+  const resendLabel = waiting > 0
     ? `Kirim ulang (${waiting <= 90 ? `${waiting} dtk` : formatClock(waiting)})`
     : 'Kirim ulang kode';
+  for (const button of [el.resendBtn, el.deliveryResend]) {
+    button.disabled = inFlight || waiting > 0;
+    button.textContent = resendLabel;
+  }
   el.resetBtn.disabled = inFlight || redirecting;
 }
 
@@ -191,6 +219,7 @@ function tick() {
   el.countdown.textContent = formatClock(left);
   if (left === 0 && state.step === 2 && !expiredShown) {
     expiredShown = true;
+    setDelivery('');
     showError(MSG.expired);
   }
   updateButtons();
@@ -207,11 +236,15 @@ function codeSent(answer) {
   state.phoneNumber = typeof answer.phoneNumber === 'string' ? answer.phoneNumber : '';
   state.expiresAt = Date.now() + OTP_TTL_MS;
   state.resetToken = '';
+  state.requestId = typeof answer.requestId === 'string' ? answer.requestId : '';
   verifiedOtp = '';
   expiredShown = false;
   el.otp.value = '';
   startCooldown(DEFAULT_COOLDOWN_S);
   showDevNote(answer.testOTP);
+  // Without a request id (a server without delivery status) the line says nothing.
+  setDelivery(state.requestId ? 'pending' : '');
+  startPolling();
 }
 
 // The server refused a send (429/503): wait as long as it asks before resending.
@@ -224,10 +257,89 @@ function refusedSend(answer) {
 function invalidateCode(message) {
   state.expiresAt = 0;
   expiredShown = true;
-  saveState();
+  setDelivery('');
   tick();
   showError(message);
   if (!el.resendBtn.disabled) el.resendBtn.focus();
+}
+
+// ---- Delivery of the code ----
+
+// (Object.hasOwn is younger than some phones' browsers.)
+function isStatus(status) {
+  return typeof status === 'string' && Object.prototype.hasOwnProperty.call(DELIVERY, status);
+}
+
+// Shows what became of the message with the code ('' says nothing: no request id, or no code).
+function showDelivery(status) {
+  const known = isStatus(status) ? status : '';
+  const text = DELIVERY[known] || '';
+  const digits = (state.phoneNumber || state.noHp).replace(/\D/g, '');
+  const message = typeof text === 'function' ? text(digits.slice(-4)) : text;
+  el.delivery.dataset.status = known;
+  // Rewriting the same text would be announced again.
+  if (el.deliveryText.textContent !== message) el.deliveryText.textContent = message;
+  el.deliveryEdit.hidden = known !== 'not_on_whatsapp';
+  el.deliveryResend.hidden = known !== 'failed';
+  el.deliveryActions.hidden = el.deliveryEdit.hidden && el.deliveryResend.hidden;
+}
+
+function setDelivery(status) {
+  state.delivery = status;
+  saveState();
+  showDelivery(status);
+}
+
+// Asks only on the code step, for a live code whose fate is still open, while the page is seen.
+function shouldPoll() {
+  return state.step === 2 && state.requestId !== '' && secondsLeft(state.expiresAt) > 0
+    && !document.hidden && (state.delivery === 'pending' || state.delivery === 'sent');
+}
+
+function stopPolling() {
+  clearTimeout(pollTimer);
+  pollTimer = 0;
+}
+
+function schedulePoll(wait) {
+  stopPolling();
+  if (shouldPoll()) pollTimer = setTimeout(pollDelivery, wait);
+}
+
+async function pollDelivery() {
+  pollTimer = 0;
+  if (polling || !shouldPoll()) return;
+  const { requestId } = state;
+  polling = true;
+  const answer = await postJson(`${API}/delivery-status`, { requestId }); // never throws
+  polling = false;
+  if (requestId !== state.requestId) {
+    // A new code was requested meanwhile; its own polling goes on (or starts now).
+    if (!pollTimer) schedulePoll(pollWait);
+    return;
+  }
+  let wait = pollWait;
+  pollWait = Math.min(pollWait * POLL_GROWTH, POLL_MAX_MS);
+  if (answer.success && isStatus(answer.status) && answer.status !== 'unknown') {
+    if (answer.status !== state.delivery) setDelivery(answer.status);
+  } else if (answer.httpStatus === 404 || answer.httpStatus === 400) {
+    // Unknown or expired id (or a server without the route): nothing more to learn.
+    return setDelivery(secondsLeft(state.expiresAt) > 0 ? 'unknown' : '');
+  } else if (Number(answer.retryAfter) > 0) {
+    wait = Math.max(wait, Number(answer.retryAfter) * 1000);
+  } // else: offline or a server hiccup; ask again later
+  schedulePoll(wait);
+}
+
+function startPolling() {
+  pollWait = POLL_FIRST_MS;
+  schedulePoll(POLL_FIRST_MS);
+}
+
+function onVisibilityChange() {
+  tick();
+  if (document.hidden) stopPolling();
+  else schedulePoll(0);
 }
 
 // ---- Client-side checks (mirroring the server) ----
@@ -268,13 +380,14 @@ async function onRequestOtp(event) {
   state.nama = nama;
   state.noHp = noHp;
   codeSent(answer);
+  // Not the server's "sent" message: the line under the code field says what became of it.
   showStep(2);
-  showInfo(answer.message);
 }
 
-async function onResendOtp() {
+async function onResendOtp(event) {
   clearMessages();
-  const answer = await send(el.resendBtn, '/request-otp', { nama: state.nama, noHp: state.noHp });
+  const body = { nama: state.nama, noHp: state.noHp };
+  const answer = await send(event.currentTarget, '/request-otp', body);
   if (!answer.success) {
     refusedSend(answer);
     return showError(answer.message);
@@ -380,6 +493,8 @@ function init() {
   $('form-reset').addEventListener('submit', onResetPassword);
   el.resendBtn.addEventListener('click', onResendOtp);
   el.changeNumber.addEventListener('click', onChangeNumber);
+  el.deliveryResend.addEventListener('click', onResendOtp);
+  el.deliveryEdit.addEventListener('click', onChangeNumber);
   el.showPassword.addEventListener('change', onShowPassword);
   el.otp.addEventListener('input', onOtpInput);
   el.otp.addEventListener('paste', onOtpPaste);
@@ -388,7 +503,7 @@ function init() {
   el.noHp.value = state.noHp;
   showStep(state.step, false);
   setInterval(tick, 1000);
-  document.addEventListener('visibilitychange', tick);
+  document.addEventListener('visibilitychange', onVisibilityChange);
 }
 
 init();
