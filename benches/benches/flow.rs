@@ -48,6 +48,16 @@ async fn call(service: &Service, request: Request<Full<Bytes>>) -> http::StatusC
     service.clone().oneshot(request).await.unwrap().status()
 }
 
+/// The JSON body of the answer to `request`.
+async fn answer(service: &Service, request: Request<Full<Bytes>>) -> serde_json::Value {
+    let response = service.clone().oneshot(request).await.unwrap();
+    let body = http_body_util::BodyExt::collect(response.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    serde_json::from_slice(&body).unwrap()
+}
+
 fn verify(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -60,19 +70,8 @@ fn verify(c: &mut Criterion) {
         .unwrap();
     let service = runtime.block_on(async { service(policy, Arc::clone(&clock)) });
     let code = runtime.block_on(async {
-        let answer = service
-            .clone()
-            .oneshot(post(
-                "/request-otp",
-                &serde_json::json!({ "nama": "John Doe", "noHp": "081234567890" }),
-            ))
-            .await
-            .unwrap();
-        let body = http_body_util::BodyExt::collect(answer.into_body())
-            .await
-            .unwrap()
-            .to_bytes();
-        let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let request = serde_json::json!({ "nama": "John Doe", "noHp": "081234567890" });
+        let json = answer(&service, post("/request-otp", &request)).await;
         json["testOTP"].as_str().unwrap().to_owned()
     });
 
@@ -180,16 +179,7 @@ fn status(c: &mut Criterion) {
     ] {
         let id = runtime.block_on(async {
             let request = serde_json::json!({ "nama": name, "noHp": phone });
-            let answer = service
-                .clone()
-                .oneshot(post("/request-otp", &request))
-                .await
-                .unwrap();
-            let body = http_body_util::BodyExt::collect(answer.into_body())
-                .await
-                .unwrap()
-                .to_bytes();
-            let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            let json = answer(&service, post("/request-otp", &request)).await;
             // Both reach `sent` before they are measured.
             tokio::time::sleep(Duration::from_millis(600)).await;
             json["requestId"].as_str().unwrap().to_owned()

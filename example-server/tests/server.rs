@@ -251,25 +251,12 @@ async fn polling_the_delivery_status_never_uses_up_the_clients_requests() {
         &[("CLIENT_RATE_LIMIT_PER_MIN", "3")],
     )
     .await;
-    let (status, body) = server
-        .post(
-            "/api/forgot-password/request-otp",
-            json!({ "nama": JOHN.0, "noHp": JOHN.1 }),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    let id = body["requestId"].as_str().unwrap().to_owned();
+    let id = server.request_id(JOHN.0, JOHN.1).await;
     for _ in 0..10 {
-        let (status, body) = server
-            .post(
-                "/api/forgot-password/delivery-status",
-                json!({ "requestId": id }),
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
+        let status = server.delivery_status(&id).await;
         assert!(
-            ["pending", "sent", "delivered"].contains(&body["status"].as_str().unwrap()),
-            "{body}"
+            ["pending", "sent", "delivered"].contains(&status.as_str()),
+            "{status}"
         );
     }
     // The client's requests that cost something are still there.

@@ -340,38 +340,21 @@ async fn codes_queued_when_the_server_is_stopped_are_sent_before_it_exits() {
 
 /// Asks for a code and follows its delivery status until it is final; returns the statuses seen.
 async fn course(server: &Server, name: &str, typed: &str) -> Vec<String> {
-    let (status, body) = server
-        .post(
-            "/api/forgot-password/request-otp",
-            json!({ "nama": name, "noHp": typed }),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    let id = body["requestId"].as_str().unwrap().to_owned();
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let id = server.request_id(name, typed).await;
     let mut seen: Vec<String> = Vec::new();
-    loop {
-        let (status, body) = server
-            .post(
-                "/api/forgot-password/delivery-status",
-                json!({ "requestId": id }),
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
-        let now = body["status"].as_str().unwrap().to_owned();
-        if seen.last() != Some(&now) {
-            seen.push(now.clone());
-        }
-        if ["delivered", "not_on_whatsapp", "failed"].contains(&now.as_str()) {
-            return seen;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{name}'s code stayed {now}:\n{}",
-            server.output()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    common::wait_for(
+        &format!("{name}'s code to reach a final status"),
+        Duration::from_secs(30),
+        async || {
+            let now = server.delivery_status(&id).await;
+            if seen.last() != Some(&now) {
+                seen.push(now.clone());
+            }
+            ["delivered", "not_on_whatsapp", "failed"].contains(&now.as_str())
+        },
+    )
+    .await;
+    seen
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -13,7 +13,9 @@ use otp_reset::{
     DeliveryReport, DeliveryReports, DeliveryUpdate, Lang, Message, OtpCode, PhoneNumber,
     SendError, Sender, SenderState,
 };
-use otp_reset_whatsapp_cloud::{Challenge, CloudSender, CloudSettings, StatusWebhook};
+use otp_reset_whatsapp_cloud::{
+    Challenge, CloudSender, CloudSettings, CloudSettingsBuilder, StatusWebhook,
+};
 use tokio::sync::mpsc;
 
 const TOKEN: &str = "EAAtest-token";
@@ -30,7 +32,7 @@ async fn graph() -> GraphImitation {
         .with_template(Template::plain("password_changed", "id"))
 }
 
-fn settings(graph: &GraphImitation) -> otp_reset_whatsapp_cloud::CloudSettingsBuilder {
+fn settings(graph: &GraphImitation) -> CloudSettingsBuilder {
     CloudSettings::builder(TOKEN, PHONE_ID)
         .with_base_url(graph.base_url())
         .with_template_language(Lang::En, "en_US")
@@ -39,6 +41,22 @@ fn settings(graph: &GraphImitation) -> otp_reset_whatsapp_cloud::CloudSettingsBu
 
 fn sender(graph: &GraphImitation) -> CloudSender {
     CloudSender::new(settings(graph).build().unwrap()).unwrap()
+}
+
+/// A sender over the test settings, with `tune` applied to them.
+fn sender_tuned(
+    graph: &GraphImitation,
+    tune: impl FnOnce(CloudSettingsBuilder) -> CloudSettingsBuilder,
+) -> CloudSender {
+    CloudSender::new(tune(settings(graph)).build().unwrap()).unwrap()
+}
+
+/// Sends a code to the user, and returns why it was not sent.
+async fn send_fails(sender: &CloudSender) -> SendError {
+    sender
+        .send(&user(), &code("123456", Lang::Id))
+        .await
+        .unwrap_err()
 }
 
 fn code(digits: &str, lang: Lang) -> Message {
@@ -124,13 +142,9 @@ async fn the_password_changed_notice_needs_its_template() {
         "nothing is posted without a template"
     );
 
-    let with = CloudSender::new(
-        settings(&graph)
-            .with_password_changed_template(Some("password_changed".into()))
-            .build()
-            .unwrap(),
-    )
-    .unwrap();
+    let with = sender_tuned(&graph, |settings| {
+        settings.with_password_changed_template(Some("password_changed".into()))
+    });
     with.send(&user(), &Message::PasswordChanged { lang: Lang::Id })
         .await
         .unwrap();
@@ -141,17 +155,10 @@ async fn the_password_changed_notice_needs_its_template() {
 #[tokio::test]
 async fn an_unknown_template_is_a_failure_not_a_retry() {
     let graph = graph().await;
-    let sender = CloudSender::new(
-        settings(&graph)
-            .with_code_template("not_approved")
-            .build()
-            .unwrap(),
-    )
-    .unwrap();
-    let error = sender
-        .send(&user(), &code("123456", Lang::Id))
-        .await
-        .unwrap_err();
+    let sender = sender_tuned(&graph, |settings| {
+        settings.with_code_template("not_approved")
+    });
+    let error = send_fails(&sender).await;
     assert!(matches!(error, SendError::Failed(_)), "{error:?}");
     assert!(
         error.source_text().contains("132001"),
@@ -197,17 +204,10 @@ async fn each_rate_limit_is_retried_within_the_budget() {
 async fn a_rate_limit_that_outlasts_the_budget_gives_up_busy() {
     let graph = graph().await;
     graph.rate_limit_next(130429, usize::MAX);
-    let sender = CloudSender::new(
-        settings(&graph)
-            .with_busy_budget(Duration::from_millis(300))
-            .build()
-            .unwrap(),
-    )
-    .unwrap();
-    let error = sender
-        .send(&user(), &code("123456", Lang::Id))
-        .await
-        .unwrap_err();
+    let sender = sender_tuned(&graph, |settings| {
+        settings.with_busy_budget(Duration::from_millis(300))
+    });
+    let error = send_fails(&sender).await;
     assert!(matches!(error, SendError::QueueFull), "{error:?}");
     let tries = graph.received().len();
     assert!(tries >= 2, "it retried ({tries} tries)");
@@ -219,17 +219,10 @@ async fn a_rate_limit_that_outlasts_the_budget_gives_up_busy() {
 async fn a_timed_out_send_is_not_repeated() {
     let graph = graph().await;
     graph.set_delay(Duration::from_secs(5));
-    let sender = CloudSender::new(
-        settings(&graph)
-            .with_request_timeout(Duration::from_millis(300))
-            .build()
-            .unwrap(),
-    )
-    .unwrap();
-    let error = sender
-        .send(&user(), &code("123456", Lang::Id))
-        .await
-        .unwrap_err();
+    let sender = sender_tuned(&graph, |settings| {
+        settings.with_request_timeout(Duration::from_millis(300))
+    });
+    let error = send_fails(&sender).await;
     assert!(matches!(error, SendError::Timeout(_)), "{error:?}");
     // The imitation created the message before it stalled: a retry would deliver it twice.
     assert_eq!(graph.sent().len(), 1);
@@ -242,10 +235,7 @@ async fn an_expired_token_fails_the_sender() {
     let graph = graph().await;
     graph.set_token_state(TokenState::Expired);
     let sender = sender(&graph);
-    let error = sender
-        .send(&user(), &code("123456", Lang::Id))
-        .await
-        .unwrap_err();
+    let error = send_fails(&sender).await;
     assert!(
         matches!(error, SendError::NotReady(SenderState::Failed { .. })),
         "{error:?}"
@@ -256,10 +246,7 @@ async fn an_expired_token_fails_the_sender() {
     assert!(!reason.contains(TOKEN));
     assert!(!sender.can_send());
     // Later sends do not reach the API.
-    let error = sender
-        .send(&user(), &code("123456", Lang::Id))
-        .await
-        .unwrap_err();
+    let error = send_fails(&sender).await;
     assert!(matches!(error, SendError::NotReady(_)), "{error:?}");
     assert_eq!(graph.received().len(), 1);
 }
@@ -296,10 +283,7 @@ async fn an_unreachable_api_is_a_failure_a_chain_can_move_past() {
             .unwrap(),
     )
     .unwrap();
-    let error = sender
-        .send(&user(), &code("123456", Lang::Id))
-        .await
-        .unwrap_err();
+    let error = send_fails(&sender).await;
     assert!(matches!(error, SendError::Failed(_)), "{error:?}");
 }
 

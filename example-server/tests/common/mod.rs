@@ -308,6 +308,30 @@ impl Server {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    /// Requests a code for `(name, phone)` and returns the answer's `requestId`.
+    pub async fn request_id(&self, name: &str, phone: &str) -> String {
+        let (status, body) = self
+            .post(
+                "/api/forgot-password/request-otp",
+                json!({ "nama": name, "noHp": phone }),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["requestId"].as_str().unwrap().to_owned()
+    }
+
+    /// The delivery status of the request `id` (`sent`, `delivered`, …).
+    pub async fn delivery_status(&self, id: &str) -> String {
+        let (status, body) = self
+            .post(
+                "/api/forgot-password/delivery-status",
+                json!({ "requestId": id }),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["status"].as_str().unwrap().to_owned()
+    }
+
     /// Requests a code for `(name, phone)` and reads it off the console sender's output.
     pub async fn request_code(&self, name: &str, phone: &str) -> String {
         let before = self.codes_sent().len();
