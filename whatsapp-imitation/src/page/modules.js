@@ -154,7 +154,10 @@
         receivedAcks.set(id, ack);
         const msg = Msg.get(id);
         if (msg) {
-          if (msg.ack >= 0 && (ack < 0 || msg.ack < ack)) msg.set('ack', ack);
+          if (msg.ack >= 0 && ack < 0) msg.set('ack', ack);
+          // Each receipt the server holds is its own change, in order, even when two (device,
+          // then read) came between two polls: WhatsApp sends each as it happens.
+          else for (let next = msg.ack + 1; msg.ack >= 0 && next <= ack; next += 1) msg.set('ack', next);
         } else {
           updateStored(id, ack).catch(() => {});
         }
