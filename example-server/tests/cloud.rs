@@ -50,13 +50,7 @@ async fn a_code_arrives_over_the_cloud_api_and_signed_statuses_are_taken() {
     assert!(graph.verify_webhook(&webhook, VERIFY_TOKEN).await);
     assert!(!graph.verify_webhook(&webhook, "a-guess").await);
 
-    let (status, body) = server
-        .post(
-            "/api/forgot-password/request-otp",
-            json!({ "nama": JOHN.0, "noHp": JOHN.1 }),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    server.request_id(JOHN.0, JOHN.1).await;
     wait_for(
         "the code reaches the Graph API",
         Duration::from_secs(20),

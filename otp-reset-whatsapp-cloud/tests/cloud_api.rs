@@ -51,6 +51,16 @@ fn sender_tuned(
     CloudSender::new(tune(settings(graph)).build().unwrap()).unwrap()
 }
 
+/// Sends a code to the user, and returns the message's id.
+async fn sent_id(sender: &CloudSender) -> String {
+    sender
+        .send(&user(), &code("123456", Lang::Id))
+        .await
+        .unwrap()
+        .message_id
+        .unwrap()
+}
+
 /// Sends a code to the user, and returns why it was not sent.
 async fn send_fails(sender: &CloudSender) -> SendError {
     sender
@@ -363,12 +373,7 @@ async fn statuses_become_delivery_reports() {
     let sender = sender(&graph);
     let mut site = site(&sender).await;
     graph.set_webhook(Some(site.url.clone()));
-    let id = sender
-        .send(&user(), &code("123456", Lang::Id))
-        .await
-        .unwrap()
-        .message_id
-        .unwrap();
+    let id = sent_id(&sender).await;
     let reports = next_reports(&mut site.reports, 3).await;
     let updates: Vec<_> = reports.iter().map(|r| r.update.clone()).collect();
     assert_eq!(
@@ -396,12 +401,7 @@ async fn a_failed_status_with_131026_reports_not_registered() {
     let mut site = site(&sender).await;
     graph.set_webhook(Some(site.url.clone()));
     // Accepted at once, as the docs describe; the failure follows in a webhook.
-    let id = sender
-        .send(&user(), &code("123456", Lang::Id))
-        .await
-        .unwrap()
-        .message_id
-        .unwrap();
+    let id = sent_id(&sender).await;
     let reports = next_reports(&mut site.reports, 1).await;
     assert_eq!(
         reports,
